@@ -1,1 +1,26 @@
+//! microconv: a nightly batch job for marketing and product analytics.
+//!
+//! Event Parquet is mapped onto a canonical `events` table, a DAG of SQL
+//! queries (bundled and the user's own) runs on Apache DataFusion, and every
+//! result is published as Parquet with a run manifest. See `DESIGN.md`.
 
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod conversions;
+pub mod dag;
+pub mod engine;
+pub mod error;
+pub mod functions;
+pub mod input;
+pub mod manifest;
+pub mod pipeline;
+pub mod project;
+pub mod report;
+pub mod run;
+pub mod schema;
+pub mod settings;
+pub mod sink;
+
+pub use error::{Error, Result};

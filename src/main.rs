@@ -1,1 +1,30 @@
-fn main() {}
+//! The `microconv` binary: parse, dispatch, map errors to exit codes
+//! (0 ok, 1 run failed, 2 usage or config error) with the cause chain.
+
+use clap::Parser;
+
+fn main() {
+    let cli = microconv::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MICROCONV_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(err) = runtime.block_on(microconv::commands::dispatch(cli)) {
+        let code = err.exit_code();
+        eprintln!("error: {:#}", anyhow::Error::new(err));
+        std::process::exit(code);
+    }
+}

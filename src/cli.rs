@@ -1,0 +1,113 @@
+//! Command-line arguments as typed (the "low" args). They are turned into
+//! validated [`crate::settings::Settings`] in one place and never re-checked.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "microconv",
+    version,
+    about = "Nightly micro-conversion analytics: journeys, funnels, CLV and lift on Apache DataFusion",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the job: map the events, run every query, publish Parquet outputs.
+    Run(RunArgs),
+    /// Read config and inputs, report row counts, rejected rows and the mapped schema; write nothing.
+    Validate(CommonArgs),
+    /// List the queries in run order with what each reads, its grain and description.
+    Queries(CommonArgs),
+    /// Run ad-hoc SQL over `events`, the reference tables and the latest outputs.
+    Sql(SqlArgs),
+    /// Write synthetic events with planted ground truth (Parquet + ground_truth.json).
+    Generate(GenerateArgs),
+}
+
+/// Options shared by the commands that read a config.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CommonArgs {
+    /// Config file [env: MICROCONV_CONFIG] [default: microconv.toml if present]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Input events (Parquet file, directory or glob); repeatable; replaces [input] events
+    #[arg(long, value_name = "PATH")]
+    pub events: Vec<String>,
+    /// Output directory [env: MICROCONV_OUT]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Folder of your own .sql queries; repeatable; added to [queries] dirs
+    #[arg(long = "queries", value_name = "DIR")]
+    pub query_dirs: Vec<PathBuf>,
+    /// Analysis date (UTC); events after the end of this day are excluded [default: date of the latest event]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// Memory limit for query execution, e.g. 4GiB; beyond it DataFusion spills [env: MICROCONV_MEMORY_LIMIT]
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Run only these tables and the tables they read; repeatable
+    #[arg(long, value_name = "NAME")]
+    pub select: Vec<String>,
+    /// Print the plan (inputs, query order, dependencies, destinations); write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SqlArgs {
+    /// The SELECT to run
+    pub query: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Number of simulated users
+    #[arg(long, default_value_t = 15_000)]
+    pub users: u64,
+    /// Number of simulated days
+    #[arg(long, default_value_t = 60)]
+    pub days: u32,
+    /// Random seed; the same seed gives the same bytes
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// First simulated day
+    #[arg(long, value_name = "YYYY-MM-DD", default_value = "2026-01-01")]
+    pub start: String,
+    /// Number of Parquet files to spread the events over
+    #[arg(long, default_value_t = 1)]
+    pub files: usize,
+    /// Write Hive-style date=YYYY-MM-DD/ directories
+    #[arg(long)]
+    pub partition_by_date: bool,
+    /// Add realistic dirt: null user ids, duplicates, ms timestamps, unknown events
+    #[arg(long)]
+    pub dirty: bool,
+}

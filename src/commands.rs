@@ -1,0 +1,151 @@
+//! The CLI commands: each turns raw arguments into settings, does its work
+//! and prints a human summary. `main.rs` only maps errors to exit codes.
+
+use std::io::Write;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+use crate::cli::{Cli, Command, CommonArgs, Format, GenerateArgs, SqlArgs};
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::input;
+use crate::pipeline;
+use crate::report;
+use crate::run::{self, Outcome, RunOptions};
+use crate::settings::{ProcessEnv, Settings};
+use crate::sink::MemoryStore;
+
+/// Run the parsed command line.
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run(args) => {
+            let settings = Settings::resolve(&args.common, &ProcessEnv)?;
+            let opts = RunOptions {
+                select: args.select,
+                dry_run: args.dry_run,
+                ..Default::default()
+            };
+            match run::run(&settings, &opts).await? {
+                Outcome::Ran(summary) => print(&report::run_summary(&summary)),
+                Outcome::Planned(plan) => print(&report::plan(&plan)),
+            }
+        }
+        Command::Validate(args) => validate(&args).await,
+        Command::Queries(args) => {
+            let settings = Settings::resolve(&args, &ProcessEnv)?;
+            let ctx = engine::build_context(&settings)?;
+            let nodes = pipeline::plan(&ctx, &settings, &[])?;
+            print(&report::queries(&nodes))
+        }
+        Command::Sql(args) => sql(&args).await,
+        Command::Generate(args) => generate(&args),
+    }
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    // a closed pipe (`| head`) is not an error worth reporting
+    let _ = out.write_all(text.as_bytes());
+    Ok(())
+}
+
+async fn validate(args: &CommonArgs) -> Result<()> {
+    let settings = Settings::resolve(args, &ProcessEnv)?;
+    let ctx = engine::build_context(&settings)?;
+    pipeline::plan(&ctx, &settings, &[])?;
+    let discovery = input::discover(&settings.events, settings.as_of)?;
+    let mapped = input::read_files(&ctx, &discovery.files, &settings).await?;
+    let prepared = pipeline::prepare(&ctx, &settings, mapped, &MemoryStore).await?;
+    let events = ctx.table("events").await?;
+    print(&report::validation(
+        &discovery,
+        &prepared,
+        events.schema().as_arrow(),
+    ))
+}
+
+/// Register the latest published outputs, then `events` and the reference
+/// tables (mapped lazily), and run the query.
+async fn sql(args: &SqlArgs) -> Result<()> {
+    let settings = Settings::resolve(&args.common, &ProcessEnv)?;
+    let ctx = engine::build_context(&settings)?;
+    register_latest_outputs(&ctx, &settings).await?;
+    if !settings.events.is_empty() {
+        let discovery = input::discover(&settings.events, settings.as_of)?;
+        let mapped = input::read_files(&ctx, &discovery.files, &settings).await?;
+        pipeline::prepare(&ctx, &settings, mapped, &LazyStore).await?;
+    }
+    let df = ctx.sql(&args.query).await?;
+    let batches = df.collect().await?;
+    print(&format_batches(&batches, args.format)?)
+}
+
+/// Registers results as views: nothing is computed until queried.
+struct LazyStore;
+
+#[async_trait::async_trait]
+impl crate::sink::Store for LazyStore {
+    async fn materialize(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        df: datafusion::prelude::DataFrame,
+        _internal: bool,
+    ) -> Result<u64> {
+        ctx.deregister_table(name)?;
+        ctx.register_table(name, df.into_view())?;
+        Ok(0)
+    }
+}
+
+async fn register_latest_outputs(ctx: &SessionContext, settings: &Settings) -> Result<()> {
+    let latest = settings.out_dir.join("_manifests").join("latest.json");
+    let Ok(text) = std::fs::read_to_string(&latest) else {
+        return Ok(());
+    };
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::setting("manifest", format!("{}: {e}", latest.display())))?;
+    for table in manifest["tables"].as_array().into_iter().flatten() {
+        let (Some(name), Some(path)) = (table["name"].as_str(), table["path"].as_str()) else {
+            continue;
+        };
+        let dir = settings.out_dir.join(path);
+        if dir.exists() {
+            ctx.register_parquet(
+                name,
+                dir.to_string_lossy().as_ref(),
+                ParquetReadOptions::default(),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn format_batches(batches: &[RecordBatch], format: Format) -> Result<String> {
+    use datafusion::arrow::{csv, json, util::pretty};
+    let mut buf = Vec::new();
+    match format {
+        Format::Table => return Ok(format!("{}\n", pretty::pretty_format_batches(batches)?)),
+        Format::Csv => {
+            let mut w = csv::Writer::new(&mut buf);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        Format::Json => {
+            let mut w = json::LineDelimitedWriter::new(&mut buf);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn generate(args: &GenerateArgs) -> Result<()> {
+    let _ = args;
+    Err(Error::Generate("not yet available".into()))
+}

@@ -1,0 +1,102 @@
+//! The two builtin tables that evaluate the config's conversion conditions:
+//! `event_conversion_hits` (event-scope `when` over `session_events`) and
+//! `session_conversion_hits` (session-scope `when` over `sessions`). They
+//! are DataFrames built from parsed expressions, not templated SQL.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::logical_expr::{cast, lit, Expr};
+use datafusion::prelude::{col, DataFrame, SessionContext};
+use datafusion::scalar::ScalarValue;
+
+use crate::dag::{Node, NodeKind};
+use crate::error::{Error, Result};
+use crate::schema::timestamp_type;
+use crate::settings::{Conversion, Scope, Settings};
+
+pub const EVENT_HITS: &str = "event_conversion_hits";
+pub const SESSION_HITS: &str = "session_conversion_hits";
+
+/// The builtin DAG nodes.
+pub fn builtin_nodes() -> Vec<Node> {
+    vec![
+        Node {
+            name: EVENT_HITS.into(),
+            kind: NodeKind::Builtin {
+                description: "one row per event x event-scope conversion whose `when` it meets"
+                    .into(),
+            },
+            reads: vec!["session_events".into()],
+        },
+        Node {
+            name: SESSION_HITS.into(),
+            kind: NodeKind::Builtin {
+                description: "one row per session x session-scope conversion whose `when` it meets"
+                    .into(),
+            },
+            reads: vec!["sessions".into()],
+        },
+    ]
+}
+
+fn hits_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("event_id", DataType::Utf8, true),
+        Field::new("user_id", DataType::Utf8, true),
+        Field::new("session_id", DataType::Utf8, true),
+        Field::new("event_time", timestamp_type(), true),
+        Field::new("conversion", DataType::Utf8, true),
+        Field::new("value", DataType::Float64, true),
+    ]))
+}
+
+/// Build the builtin table `name`.
+pub async fn build(ctx: &SessionContext, name: &str, settings: &Settings) -> Result<DataFrame> {
+    let (scope, base) = match name {
+        EVENT_HITS => (Scope::Event, "session_events"),
+        _ => (Scope::Session, "sessions"),
+    };
+    let defs: Vec<&Conversion> = settings
+        .conversions
+        .iter()
+        .filter(|c| c.scope == scope)
+        .collect();
+    let mut out: Option<DataFrame> = None;
+    for def in defs {
+        let df = ctx.table(base).await?;
+        let expr = |key: &'static str, text: &str| {
+            df.parse_sql_expr(text).map_err(|e| Error::ConversionExpr {
+                name: def.name.clone(),
+                key,
+                expr: text.to_string(),
+                source: Box::new(e),
+            })
+        };
+        let cond = expr("when", &def.when)?;
+        let value = match &def.value {
+            Some(v) => cast(expr("value", v)?, DataType::Float64),
+            None => lit(ScalarValue::Float64(None)),
+        };
+        let (event_id, time): (Expr, Expr) = match scope {
+            Scope::Event => (col("event_id"), col("event_time")),
+            Scope::Session => (lit(ScalarValue::Utf8(None)), col("session_start")),
+        };
+        let hits = df.filter(cond)?.select(vec![
+            event_id.alias("event_id"),
+            col("user_id"),
+            col("session_id"),
+            cast(time, timestamp_type()).alias("event_time"),
+            lit(def.name.clone()).alias("conversion"),
+            value.alias("value"),
+        ])?;
+        out = Some(match out {
+            None => hits,
+            Some(acc) => acc.union(hits)?,
+        });
+    }
+    match out {
+        Some(df) => Ok(df),
+        None => Ok(ctx.read_table(crate::input::empty_table(hits_schema())?)?),
+    }
+}

@@ -1,0 +1,59 @@
+//! Builds the one `SessionContext` a command uses: runtime (memory pool,
+//! spill directory), DataFusion options (defaults, then the config's
+//! `[datafusion]` table), and every microconv function.
+
+use std::sync::Arc;
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+use crate::functions;
+use crate::settings::Settings;
+
+/// Create the session context for `settings`.
+pub fn build_context(settings: &Settings) -> Result<SessionContext> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_create_default_catalog_and_schema(true);
+    let options = config.options_mut();
+    options.execution.parquet.compression = Some(format!("zstd({})", settings.zstd_level));
+    options.execution.parquet.max_row_group_size = settings.max_row_group_size;
+    options.execution.parquet.statistics_enabled = Some("page".into());
+    // Strings come back as plain Utf8 so output schemas are stable and
+    // readable by every Parquet reader.
+    options.execution.parquet.schema_force_view_types = false;
+    options.sql_parser.map_string_types_to_utf8view = false;
+    for (key, value) in &settings.datafusion {
+        options
+            .set(key, value)
+            .map_err(|e| Error::setting(format!("datafusion.\"{key}\""), e.to_string()))?;
+    }
+
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = settings.memory_limit {
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(limit),
+            std::num::NonZeroUsize::new(5).expect("5 is non-zero"),
+        );
+        runtime = runtime.with_memory_pool(Arc::new(pool));
+    }
+    if let Some(dir) = &settings.spill_dir {
+        runtime = runtime.with_disk_manager_builder(
+            DiskManagerBuilder::default()
+                .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+        );
+    }
+    let runtime = runtime.build_arc()?;
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    functions::register_all(&ctx);
+    Ok(ctx)
+}

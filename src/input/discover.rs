@@ -1,0 +1,149 @@
+//! Finding input files: Parquet files, directories (recursive, Hive
+//! `key=value` partitions) and globs. Hive `date=`/`dt=`/`event_date=`
+//! partitions after the as-of date are skipped without being read.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::error::{Error, Result};
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    pub files: Vec<InputFile>,
+    /// Files skipped because their date partition is after the as-of date.
+    pub skipped_after_as_of: usize,
+}
+
+const DATE_KEYS: [&str; 3] = ["date", "dt", "event_date"];
+
+/// Expand every spec; each must match at least one file.
+pub fn discover(specs: &[String], as_of: Option<NaiveDate>) -> Result<Discovery> {
+    if specs.is_empty() {
+        return Err(Error::setting(
+            "input.events",
+            "no input given: set [input] events in the config or pass --events",
+        ));
+    }
+    let mut out = Discovery::default();
+    for spec in specs {
+        let mut found = Vec::new();
+        if spec.contains(['*', '?', '[']) {
+            let paths = glob::glob(spec)
+                .map_err(|e| Error::setting("input.events", format!("bad glob `{spec}`: {e}")))?;
+            for entry in paths {
+                let path = entry.map_err(|e| Error::io(e.path().to_path_buf(), e.into()))?;
+                if path.is_dir() {
+                    walk(&path, &mut found)?;
+                } else {
+                    found.push(path);
+                }
+            }
+        } else {
+            let path = PathBuf::from(spec);
+            if path.is_dir() {
+                walk(&path, &mut found)?;
+            } else if path.exists() {
+                found.push(path);
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::NoInputFiles { spec: spec.clone() });
+        }
+        found.sort();
+        for path in found {
+            if let (Some(as_of), Some(date)) = (as_of, partition_date(&path)) {
+                if date > as_of {
+                    out.skipped_after_as_of += 1;
+                    continue;
+                }
+            }
+            let bytes = std::fs::metadata(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .len();
+            if !out.files.iter().any(|f| f.path == path) {
+                out.files.push(InputFile { path, bytes });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Recursively collect `.parquet` files, skipping hidden and `_` entries
+/// (`_SUCCESS`, `.crc`, in-progress writes).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if name.ends_with(".parquet") || name.ends_with(".parq") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The date of a Hive partition segment (`date=2026-01-31`) in `path`.
+pub fn partition_date(path: &Path) -> Option<NaiveDate> {
+    path.components().rev().find_map(|c| {
+        let seg = c.as_os_str().to_str()?;
+        let (key, value) = seg.split_once('=')?;
+        if DATE_KEYS.contains(&key) {
+            NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hive_dates_are_read_from_any_segment() {
+        let d = NaiveDate::from_ymd_opt(2026, 1, 31);
+        assert_eq!(
+            partition_date(Path::new("x/date=2026-01-31/part-0.parquet")),
+            d
+        );
+        assert_eq!(
+            partition_date(Path::new("x/dt=2026-01-31/h=3/part-0.parquet")),
+            d
+        );
+        assert_eq!(partition_date(Path::new("x/date=notadate/p.parquet")), None);
+        assert_eq!(partition_date(Path::new("x/p.parquet")), None);
+    }
+
+    #[test]
+    fn partitions_after_as_of_are_skipped_and_missing_input_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["2026-01-01", "2026-01-02", "2026-01-03"] {
+            let p = dir.path().join(format!("date={d}"));
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::write(p.join("part-0.parquet"), b"x").unwrap();
+            std::fs::write(p.join("_SUCCESS"), b"").unwrap();
+        }
+        let spec = vec![dir.path().display().to_string()];
+        let all = discover(&spec, None).unwrap();
+        assert_eq!(all.files.len(), 3);
+        let some = discover(&spec, NaiveDate::from_ymd_opt(2026, 1, 2)).unwrap();
+        assert_eq!(some.files.len(), 2);
+        assert_eq!(some.skipped_after_as_of, 1);
+        let err = discover(&["nope/*.parquet".to_string()], None).unwrap_err();
+        assert!(err.to_string().contains("nope/*.parquet"));
+    }
+}

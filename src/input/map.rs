@@ -1,0 +1,181 @@
+//! Mapping one source (a Parquet file, or any DataFrame) onto the canonical
+//! event columns: renames from `[input.columns]`, type coercion (epoch
+//! integers, ISO-8601 text, other timestamp units), and the flags from which
+//! rows are rejected with a reason.
+
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::{cast, expr::ScalarFunction, lit, try_cast, when, Expr};
+use datafusion::prelude::{ident, DataFrame};
+use datafusion::scalar::ScalarValue;
+
+use crate::error::{Error, Result};
+use crate::functions::time::parse_event_time_udf;
+use crate::schema::{self, timestamp_type, Kind};
+use crate::settings::{EpochUnit, Settings};
+
+/// Internal columns added beside the canonical ones.
+pub const SOURCE_FILE: &str = "_source_file";
+pub const RAW_TIME: &str = "_raw_event_time";
+pub const BAD_REVENUE: &str = "_bad_revenue";
+
+/// Select the canonical columns (typed) from `df`, plus the internal
+/// columns. `source` names the file in errors and in `rejected_events`.
+pub fn map_source(df: DataFrame, source: &str, settings: &Settings) -> Result<DataFrame> {
+    let schema = df.schema().clone();
+    let mut exprs = Vec::with_capacity(schema::COLUMNS.len() + 3);
+    let mut raw_time = lit(ScalarValue::Utf8(None));
+    let mut bad_revenue = lit(false);
+    for c in schema::COLUMNS {
+        let source_name = settings.columns[c.name].as_str();
+        let Some(field) = find_field(&schema, source_name) else {
+            if c.required {
+                return Err(Error::MissingColumn {
+                    path: source.into(),
+                    column: source_name.to_string(),
+                    canonical: c.name,
+                });
+            }
+            exprs.push(lit(null_of(c.kind)).alias(c.name));
+            continue;
+        };
+        let input = ident(field.0);
+        let dt = field.1;
+        let mapped = match c.kind {
+            Kind::Text => text(input.clone(), &dt),
+            Kind::Number => number(input.clone(), &dt),
+            Kind::Time => time(input.clone(), &dt, settings.epoch_unit),
+        }
+        .ok_or_else(|| Error::ColumnType {
+            path: source.into(),
+            column: source_name.to_string(),
+            canonical: c.name,
+            found: dt.to_string(),
+            expected: c.kind.describe(),
+        })?;
+        if c.kind == Kind::Time {
+            raw_time = cast(input.clone(), DataType::Utf8);
+        }
+        if c.name == "revenue" && is_text(&dt) {
+            // text that is present but not a number is a bad row, not a 0
+            bad_revenue = input.clone().is_not_null().and(mapped.clone().is_null());
+        }
+        exprs.push(mapped.alias(c.name));
+    }
+    exprs.push(lit(source.to_string()).alias(SOURCE_FILE));
+    exprs.push(raw_time.alias(RAW_TIME));
+    exprs.push(bad_revenue.alias(BAD_REVENUE));
+    Ok(df.select(exprs)?)
+}
+
+/// Find a column by exact name, then case-insensitively.
+fn find_field(schema: &DFSchema, name: &str) -> Option<(String, DataType)> {
+    let fields = schema.fields();
+    fields
+        .iter()
+        .find(|f| f.name() == name)
+        .or_else(|| fields.iter().find(|f| f.name().eq_ignore_ascii_case(name)))
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+}
+
+fn null_of(kind: Kind) -> ScalarValue {
+    match kind {
+        Kind::Text => ScalarValue::Utf8(None),
+        Kind::Number => ScalarValue::Float64(None),
+        Kind::Time => ScalarValue::TimestampMicrosecond(None, Some(schema::UTC.into())),
+    }
+}
+
+fn is_text(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+fn text(e: Expr, dt: &DataType) -> Option<Expr> {
+    match dt {
+        DataType::Utf8 => Some(e),
+        DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..) => {
+            Some(cast(e, DataType::Utf8))
+        }
+        d if d.is_integer()
+            || d.is_floating()
+            || matches!(d, DataType::Boolean | DataType::Decimal128(..)) =>
+        {
+            Some(cast(e, DataType::Utf8))
+        }
+        _ => None,
+    }
+}
+
+fn number(e: Expr, dt: &DataType) -> Option<Expr> {
+    match dt {
+        d if d.is_integer()
+            || d.is_floating()
+            || matches!(d, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+        {
+            Some(cast(e, DataType::Float64))
+        }
+        d if is_text(d) => Some(try_cast(cast(e, DataType::Utf8), DataType::Float64)),
+        _ => None,
+    }
+}
+
+fn time(e: Expr, dt: &DataType, unit: EpochUnit) -> Option<Expr> {
+    let ts = timestamp_type();
+    match dt {
+        DataType::Timestamp(_, _) => Some(cast(e, ts)),
+        DataType::Date32 | DataType::Date64 => Some(cast(
+            cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)),
+            ts,
+        )),
+        d if is_text(d) => Some(Expr::ScalarFunction(ScalarFunction::new_udf(
+            std::sync::Arc::new(parse_event_time_udf()),
+            vec![cast(e, DataType::Utf8)],
+        ))),
+        d if d.is_integer() => Some(cast(epoch_micros(cast(e, DataType::Int64), unit), ts)),
+        d if d.is_floating() => {
+            let micros = epoch_micros_float(cast(e, DataType::Float64), unit);
+            Some(cast(cast(micros, DataType::Int64), ts))
+        }
+        _ => None,
+    }
+}
+
+/// Integer epoch in `unit` to microseconds.
+fn epoch_micros(e: Expr, unit: EpochUnit) -> Expr {
+    match unit {
+        EpochUnit::Seconds => e * lit(1_000_000i64),
+        EpochUnit::Millis => e * lit(1_000i64),
+        EpochUnit::Micros => e,
+        EpochUnit::Auto => {
+            let abs = datafusion::functions::math::expr_fn::abs(e.clone());
+            when(
+                abs.clone().lt(lit(100_000_000_000i64)),
+                e.clone() * lit(1_000_000i64),
+            )
+            .when(
+                abs.lt(lit(100_000_000_000_000i64)),
+                e.clone() * lit(1_000i64),
+            )
+            .otherwise(e)
+            .expect("CASE with a WHEN is valid")
+        }
+    }
+}
+
+fn epoch_micros_float(e: Expr, unit: EpochUnit) -> Expr {
+    match unit {
+        EpochUnit::Seconds => e * lit(1e6),
+        EpochUnit::Millis => e * lit(1e3),
+        EpochUnit::Micros => e,
+        EpochUnit::Auto => {
+            let abs = datafusion::functions::math::expr_fn::abs(e.clone());
+            when(abs.clone().lt(lit(1e11)), e.clone() * lit(1e6))
+                .when(abs.lt(lit(1e14)), e.clone() * lit(1e3))
+                .otherwise(e)
+                .expect("CASE with a WHEN is valid")
+        }
+    }
+}

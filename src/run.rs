@@ -1,0 +1,194 @@
+//! `microconv run`: the nightly job. Maps the input, runs the DAG into a
+//! staging directory, and publishes every table plus a manifest only when
+//! all of it succeeded.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use crate::dag::{Node, NodeKind};
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::input::{self, Discovery, InputCounts};
+use crate::manifest::{self, Manifest, TableEntry};
+use crate::pipeline::{self, NodeResult};
+use crate::settings::Settings;
+use crate::sink::{self, OutputLock, ParquetStore};
+
+/// Options of one run that are not settings.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub select: Vec<String>,
+    pub dry_run: bool,
+    /// The clock, injectable for tests.
+    pub now: fn() -> DateTime<Utc>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            select: vec![],
+            dry_run: false,
+            now: Utc::now,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub as_of: String,
+    pub files: usize,
+    pub counts: InputCounts,
+    pub tables: Vec<TableEntry>,
+    pub seconds: f64,
+    pub manifest: PathBuf,
+    pub out_dir: PathBuf,
+}
+
+/// A dry run's plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub discovery: Discovery,
+    pub nodes: Vec<Node>,
+    pub out_dir: PathBuf,
+    pub as_of: Option<String>,
+}
+
+pub enum Outcome {
+    Ran(RunSummary),
+    Planned(Plan),
+}
+
+/// Run the job (or plan it, with `dry_run`).
+pub async fn run(settings: &Settings, opts: &RunOptions) -> Result<Outcome> {
+    let started = Instant::now();
+    let started_at = (opts.now)();
+    // Everything that can fail on bad config, queries or missing input
+    // fails here, before anything is written.
+    let ctx = engine::build_context(settings)?;
+    let nodes = pipeline::plan(&ctx, settings, &opts.select)?;
+    let discovery = input::discover(&settings.events, settings.as_of)?;
+    if opts.dry_run {
+        return Ok(Outcome::Planned(Plan {
+            discovery,
+            nodes,
+            out_dir: settings.out_dir.clone(),
+            as_of: settings.as_of.map(|d| d.to_string()),
+        }));
+    }
+    let out = settings.out_dir.clone();
+    let _lock = OutputLock::acquire(&out)?;
+    let run_id = format!(
+        "{}-{}",
+        started_at.format("%Y%m%dT%H%M%S%3fZ"),
+        std::process::id()
+    );
+    let staging = out.join(".staging").join(&run_id);
+    std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    let result = execute(settings, &ctx, &nodes, &discovery, &staging).await;
+    let outcome = match result {
+        Ok((prepared, results)) => finish(
+            settings, &discovery, &nodes, &staging, prepared, results, &run_id, started_at, opts,
+            started,
+        ),
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_dir_all(&staging);
+    let _ = std::fs::remove_dir(out.join(".staging"));
+    outcome.map(Outcome::Ran)
+}
+
+async fn execute(
+    settings: &Settings,
+    ctx: &datafusion::prelude::SessionContext,
+    nodes: &[Node],
+    discovery: &Discovery,
+    staging: &Path,
+) -> Result<(pipeline::Prepared, Vec<NodeResult>)> {
+    let store = ParquetStore {
+        staging: staging.to_path_buf(),
+    };
+    let mapped = input::read_files(ctx, &discovery.files, settings).await?;
+    let prepared = pipeline::prepare(ctx, settings, mapped, &store).await?;
+    tracing::info!(as_of = %prepared.as_of, events = prepared.event_rows, rejected = prepared.rejected_rows, "input mapped");
+    let mut results = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        results.push(pipeline::run_node(ctx, node, settings, &prepared.params, &store).await?);
+    }
+    Ok((prepared, results))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    settings: &Settings,
+    discovery: &Discovery,
+    nodes: &[Node],
+    staging: &Path,
+    prepared: pipeline::Prepared,
+    results: Vec<NodeResult>,
+    run_id: &str,
+    started_at: DateTime<Utc>,
+    opts: &RunOptions,
+    started: Instant,
+) -> Result<RunSummary> {
+    let out = &settings.out_dir;
+    let as_of = prepared.as_of.to_string();
+    let rel = |t: &str| format!("{t}/as_of={as_of}");
+    let mut tables = vec![TableEntry {
+        name: "rejected_events".into(),
+        path: rel("rejected_events"),
+        rows: prepared.rejected_rows,
+        seconds: 0.0,
+        origin: "input".into(),
+        query_path: None,
+        query_sha256: None,
+        columns: manifest::columns(&prepared.rejected_schema),
+    }];
+    for (node, r) in nodes.iter().zip(&results) {
+        if node.internal() {
+            continue;
+        }
+        let (query_path, sha) = match &node.kind {
+            NodeKind::Sql(q) => (Some(q.path.clone()), Some(q.sha256.clone())),
+            NodeKind::Builtin { .. } => (None, None),
+        };
+        tables.push(TableEntry {
+            name: r.name.clone(),
+            path: rel(&r.name),
+            rows: r.rows,
+            seconds: r.seconds,
+            origin: node.origin().into(),
+            query_path,
+            query_sha256: sha,
+            columns: manifest::columns(&r.schema),
+        });
+    }
+    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    sink::publish(out, staging, &names, &as_of)?;
+    let manifest = Manifest {
+        microconv_version: env!("CARGO_PKG_VERSION"),
+        run_id: run_id.to_string(),
+        as_of: as_of.clone(),
+        started_at: started_at.to_rfc3339(),
+        finished_at: (opts.now)().to_rfc3339(),
+        seconds: started.elapsed().as_secs_f64(),
+        config_path: settings.config_path.clone(),
+        config_sha256: settings.config_sha256.clone(),
+        config: serde_json::to_value(&settings.config).unwrap_or_default(),
+        inputs: discovery.files.clone(),
+        input_rows: prepared.counts.clone(),
+        tables: tables.clone(),
+    };
+    let manifest_path = manifest.write(out)?;
+    Ok(RunSummary {
+        as_of,
+        files: discovery.files.len(),
+        counts: prepared.counts,
+        tables,
+        seconds: started.elapsed().as_secs_f64(),
+        manifest: manifest_path,
+        out_dir: out.clone(),
+    })
+}

@@ -1,0 +1,224 @@
+//! Runs every `tests/slt/*.slt` file with sqllogictest against microconv's
+//! own SessionContext (all functions registered). Two directives drive the
+//! job from inside a file:
+//!
+//! - a statement whose SQL starts with `-- microconv:config` sets the config
+//!   (the TOML follows on the next lines; no blank lines);
+//! - `-- microconv:run [as_of=YYYY-MM-DD]` maps table `raw_events` through
+//!   the real input layer and runs every query (results kept in memory), so
+//!   `events`, `rejected_events` and every query table can then be queried.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use microconv::cli::CommonArgs;
+use microconv::config::Config;
+use microconv::settings::{Env, Settings};
+use microconv::sink::MemoryStore;
+use microconv::{engine, input, pipeline};
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SltError(String);
+
+fn err(e: impl std::fmt::Display) -> SltError {
+    SltError(format!("{e:#}"))
+}
+
+struct NoEnv;
+impl Env for NoEnv {
+    fn var(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+pub struct Db {
+    ctx: SessionContext,
+    settings: Settings,
+}
+
+fn settings_from(text: &str, as_of: Option<String>) -> Result<Settings, SltError> {
+    let config = Config::parse(text, Path::new("<slt>")).map_err(err)?;
+    let args = CommonArgs {
+        as_of,
+        ..Default::default()
+    };
+    Settings::from_parts(&args, &NoEnv, config, None, text, Path::new("")).map_err(err)
+}
+
+impl Db {
+    fn new() -> Result<Db, SltError> {
+        let settings = settings_from("", None)?;
+        let ctx = engine::build_context(&settings).map_err(err)?;
+        Ok(Db { ctx, settings })
+    }
+
+    async fn run_job(&mut self, as_of: Option<String>) -> Result<(), SltError> {
+        let text = self.settings.config.clone();
+        let mut settings = self.settings.clone();
+        if let Some(d) = as_of {
+            settings.as_of = Some(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(err)?);
+        }
+        let _ = text;
+        let raw = self.ctx.table("raw_events").await.map_err(err)?;
+        let mapped = input::map::map_source(raw, "raw_events", &settings).map_err(err)?;
+        let prepared = pipeline::prepare(&self.ctx, &settings, mapped, &MemoryStore)
+            .await
+            .map_err(err)?;
+        let nodes = pipeline::plan(&self.ctx, &settings, &[]).map_err(err)?;
+        for node in &nodes {
+            pipeline::run_node(&self.ctx, node, &settings, &prepared.params, &MemoryStore)
+                .await
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+fn format_value(array: &ArrayRef, row: usize, formatter: &ArrayFormatter) -> String {
+    if array.is_null(row) {
+        return "NULL".into();
+    }
+    match array.data_type() {
+        DataType::Float64 => format_float(array.as_primitive::<Float64Type>().value(row)),
+        DataType::Float32 => format_float(f64::from(
+            array
+                .as_primitive::<datafusion::arrow::datatypes::Float32Type>()
+                .value(row),
+        )),
+        _ => {
+            let s = formatter.value(row).to_string();
+            if s.is_empty() {
+                "(empty)".into()
+            } else {
+                s
+            }
+        }
+    }
+}
+
+/// Floats are printed rounded to 6 decimals, without trailing zeros.
+fn format_float(v: f64) -> String {
+    if v.is_nan() || v.is_infinite() {
+        return v.to_string();
+    }
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+fn rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, SltError> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for b in batches {
+        let formatters: Vec<ArrayFormatter> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        for r in 0..b.num_rows() {
+            out.push(
+                b.columns()
+                    .iter()
+                    .zip(&formatters)
+                    .map(|(c, f)| format_value(c, r, f))
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl sqllogictest::AsyncDB for Db {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        let trimmed = sql.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("-- microconv:config") {
+            self.settings = settings_from(rest, None)?;
+            self.ctx = engine::build_context(&self.settings).map_err(err)?;
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        if let Some(rest) = trimmed.strip_prefix("-- microconv:run") {
+            let as_of = rest
+                .trim()
+                .strip_prefix("as_of=")
+                .map(|s| s.trim().to_string());
+            self.run_job(as_of).await?;
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let df = self.ctx.sql(sql).await.map_err(err)?;
+        let is_query = {
+            let first = trimmed
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            matches!(
+                first.as_str(),
+                "SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "SHOW" | "("
+            )
+        };
+        let batches = df.collect().await.map_err(err)?;
+        if !is_query {
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let width = batches.first().map(|b| b.num_columns()).unwrap_or(0);
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; width],
+            rows: rows(&batches)?,
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "microconv"
+    }
+
+    async fn sleep(dur: std::time::Duration) {
+        tokio::time::sleep(dur).await;
+    }
+}
+
+fn slt_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/slt exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_logic_tests() {
+    let files = slt_files();
+    assert!(!files.is_empty(), "no .slt files found");
+    let mut failures = Vec::new();
+    for file in &files {
+        let mut runner = sqllogictest::Runner::new(|| async { Db::new() });
+        if let Err(e) = runner.run_file_async(file).await {
+            failures.push(format!("{}: {e}", file.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} slt file(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
