@@ -1,3 +1,5 @@
 //! The integration test binary: one module per topic (see STYLE.md).
 
+mod cli;
+mod common;
 mod slt;

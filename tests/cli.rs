@@ -1,0 +1,260 @@
+//! End-to-end tests of the binary on a hand-made fixture (see `common`).
+
+use crate::common::{stderr, stdout, Project};
+
+fn manifest(p: &Project) -> serde_json::Value {
+    let text = std::fs::read_to_string(p.path("out/_manifests/latest.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn table_rows(m: &serde_json::Value, name: &str) -> Option<u64> {
+    m["tables"].as_array()?.iter().find(|t| t["name"] == name)?["rows"].as_u64()
+}
+
+#[test]
+fn run_publishes_every_table_and_a_manifest() {
+    let p = Project::new();
+    let o = p.run(&["run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    // 9 rows: e9 has no user -> 1 rejected; as-of = date of the latest event
+    assert!(out.contains("as of 2026-03-02"), "{out}");
+    assert!(
+        out.contains("9 rows, 1 rejected (missing user_id: 1)"),
+        "{out}"
+    );
+    let m = manifest(&p);
+    assert_eq!(m["as_of"], "2026-03-02");
+    // u1: 2 sessions (10:00, 15:00), u2: 2 (11:40, next day 01:00), u3: 1
+    assert_eq!(table_rows(&m, "sessions"), Some(5));
+    // add_to_cart e3, purchases e4 and e7
+    assert_eq!(table_rows(&m, "conversions"), Some(3));
+    assert_eq!(table_rows(&m, "rejected_events"), Some(1));
+    for t in m["tables"].as_array().unwrap() {
+        let dir = p.path("out").join(t["path"].as_str().unwrap());
+        assert!(
+            dir.join("part-00000.parquet").exists(),
+            "{} missing",
+            dir.display()
+        );
+    }
+    // internal tables are not published, staging is gone
+    assert!(!p.path("out/session_events").exists());
+    assert!(!p.path("out/.staging").exists());
+    assert!(!p.path("out/.lock").exists());
+}
+
+#[test]
+fn parquet_output_is_read_back_by_an_independent_reader() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let p = Project::new();
+    assert!(p.run(&["run"]).status.success());
+    let file =
+        std::fs::File::open(p.path("out/sessions/as_of=2026-03-02/part-00000.parquet")).unwrap();
+    let reader = SerializedFileReader::new(file).unwrap();
+    let meta = reader.metadata();
+    assert_eq!(meta.file_metadata().num_rows(), 5);
+    let schema = meta.file_metadata().schema_descr();
+    let start = schema
+        .columns()
+        .iter()
+        .find(|c| c.name() == "session_start")
+        .unwrap();
+    // a real UTC timestamp, not a string
+    let logical = format!("{:?}", start.logical_type_ref());
+    assert!(
+        logical.contains("Timestamp") && logical.contains("is_adjusted_to_u_t_c: true"),
+        "{logical}"
+    );
+    let compression = meta.row_group(0).column(0).compression();
+    assert!(
+        format!("{compression:?}").starts_with("ZSTD"),
+        "{compression:?}"
+    );
+    assert!(meta.row_group(0).column(0).statistics().is_some());
+    crate::common::python_check(
+        &p.path("out"),
+        "import pyarrow.dataset as ds, sys\n\
+         t = ds.dataset(sys.argv[1] + '/sessions', format='parquet', partitioning='hive').to_table()\n\
+         assert t.num_rows == 5, t.num_rows\n\
+         assert str(t.schema.field('session_start').type) == 'timestamp[us, tz=UTC]', t.schema\n\
+         assert sorted(set(t.column('user_id').to_pylist())) == ['u1', 'u2', 'u3']\n\
+         assert abs(sum(t.column('revenue').to_pylist()) - 70.0) < 1e-9\n",
+    );
+}
+
+#[test]
+fn user_query_reading_sessions_becomes_an_output_after_sessions() {
+    let p = Project::new();
+    std::fs::write(
+        p.path("my_queries/sessions_per_user.sql"),
+        "-- grain: one row per user\nSELECT user_id, COUNT(*) AS sessions FROM sessions GROUP BY user_id\n",
+    )
+    .unwrap();
+    let o = p.run(&["run", "--queries", "my_queries"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&p);
+    let names: Vec<&str> = m["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+    assert!(pos("sessions") < pos("sessions_per_user"), "{names:?}");
+    assert_eq!(table_rows(&m, "sessions_per_user"), Some(3));
+    let q = p.run(&["queries", "--queries", "my_queries"]);
+    assert!(
+        stdout(&q).contains("sessions_per_user (user)"),
+        "{}",
+        stdout(&q)
+    );
+    // ad-hoc SQL sees the published table: u1 and u2 have 2 sessions, u3 has 1
+    let s = p.run(&[
+        "sql",
+        "SELECT user_id, sessions FROM sessions_per_user ORDER BY user_id",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        stdout(&s),
+        "user_id,sessions\nu1,2\nu2,2\nu3,1\n",
+        "{}",
+        stderr(&s)
+    );
+}
+
+#[test]
+fn failing_user_query_leaves_previous_outputs_unchanged() {
+    let p = Project::new();
+    assert!(p.run(&["run"]).status.success());
+    let before = p.snapshot();
+    std::fs::write(
+        p.path("my_queries/broken.sql"),
+        "-- grain: x\nSELECT no_such_column FROM sessions\n",
+    )
+    .unwrap();
+    let o = p.run(&["run", "--queries", "my_queries"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("broken") && err.contains("no_such_column"),
+        "{err}"
+    );
+    assert_eq!(p.snapshot(), before);
+    assert!(
+        !p.path("out/.staging").exists()
+            || std::fs::read_dir(p.path("out/.staging"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}
+
+#[test]
+fn unreadable_input_file_leaves_previous_outputs_unchanged() {
+    let p = Project::new();
+    assert!(p.run(&["run"]).status.success());
+    let before = p.snapshot();
+    std::fs::write(p.path("events/part-1.parquet"), b"this is not parquet").unwrap();
+    let o = p.run(&["run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("part-1.parquet"), "{}", stderr(&o));
+    assert_eq!(p.snapshot(), before);
+}
+
+#[test]
+fn bad_config_key_exits_2_naming_the_key() {
+    let p = Project::new();
+    let text = crate::common::CONFIG.replace("[output]", "[output]\ndirectory = \"x\"");
+    std::fs::write(p.path("microconv.toml"), text).unwrap();
+    let o = p.run(&["run"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("directory"), "{}", stderr(&o));
+    assert!(!p.path("out").exists());
+}
+
+#[test]
+fn missing_required_column_is_named() {
+    let p = Project::new();
+    let text =
+        crate::common::CONFIG.replace("[input]", "[input.columns]\nuser_id = \"visitor\"\n[input]");
+    std::fs::write(p.path("microconv.toml"), text).unwrap();
+    let o = p.run(&["validate"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("visitor") && err.contains("part-0.parquet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dry_run_writes_nothing_and_shows_the_plan() {
+    let p = Project::new();
+    let o = p.run(&["run", "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("sessions [bundled] reads"), "{out}");
+    assert!(out.contains("part-0.parquet"), "{out}");
+    assert!(!p.path("out").exists());
+}
+
+#[test]
+fn rerun_same_as_of_replaces_and_other_days_stay() {
+    let p = Project::new();
+    assert!(p.run(&["run", "--as-of", "2026-03-01"]).status.success());
+    assert!(p.run(&["run"]).status.success());
+    assert!(p.run(&["run"]).status.success());
+    // latest.json points at the last run (as of 2026-03-02: all 5 sessions)
+    let m = manifest(&p);
+    assert_eq!(table_rows(&m, "sessions"), Some(5));
+    assert!(p
+        .path("out/sessions/as_of=2026-03-01/part-00000.parquet")
+        .exists());
+    let runs = std::fs::read_dir(p.path("out/_manifests")).unwrap().count();
+    assert_eq!(runs, 4, "three run manifests and latest.json");
+    let s = p.run(&[
+        "sql",
+        "SELECT COUNT(*) AS n FROM sessions",
+        "--format",
+        "csv",
+    ]);
+    assert!(stdout(&s).contains("n\n5\n"), "{}", stdout(&s));
+}
+
+#[test]
+fn as_of_excludes_later_events_and_counts_them() {
+    let p = Project::new();
+    let o = p.run(&["run", "--as-of", "2026-03-01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // e7, e8 (and the rejected e9) are on 03-02
+    assert!(
+        stdout(&o).contains("2 after the as-of day"),
+        "{}",
+        stdout(&o)
+    );
+    // 03-01 has u1's sessions at 10:00 and 15:00 and u2's at 11:40
+    let m = manifest(&p);
+    assert_eq!(table_rows(&m, "sessions"), Some(3));
+}
+
+#[test]
+fn select_runs_only_the_named_tables_and_their_inputs() {
+    let p = Project::new();
+    let o = p.run(&["run", "--select", "sessions"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(p.path("out/sessions").exists());
+    assert!(!p.path("out/daily_kpis").exists());
+    let bad = p.run(&["run", "--select", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn writing_sql_is_refused() {
+    let p = Project::new();
+    std::fs::write(p.path("my_queries/evil.sql"), "DROP TABLE sessions").unwrap();
+    let o = p.run(&["run", "--queries", "my_queries"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("evil.sql"), "{}", stderr(&o));
+}
