@@ -67,7 +67,7 @@ pub async fn prepare(
 ) -> Result<Prepared> {
     let flagged = input::flag_rows(ctx, mapped, settings).await?;
     store.materialize(ctx, FLAGGED, flagged, true).await?;
-    let end_us = settings.as_of.map(|d| as_of_end_us(d));
+    let end_us = settings.as_of.map(as_of_end_us);
     let counts = input::count(ctx, FLAGGED, end_us).await?;
     let Some(max_us) = counts.max_event_time_us else {
         return Err(Error::NoEvents);
