@@ -15,6 +15,7 @@ pub mod error;
 pub mod functions;
 pub mod input;
 pub mod manifest;
+pub mod mem;
 pub mod pipeline;
 pub mod project;
 pub mod report;

@@ -23,6 +23,8 @@ pub struct Manifest {
     pub config: serde_json::Value,
     pub inputs: Vec<InputFile>,
     pub input_rows: InputCounts,
+    pub input_seconds: f64,
+    pub input_peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
 }
 
@@ -33,6 +35,7 @@ pub struct TableEntry {
     pub path: String,
     pub rows: u64,
     pub seconds: f64,
+    pub peak_rss_bytes: Option<u64>,
     /// bundled | user | input
     pub origin: String,
     pub query_path: Option<String>,
