@@ -6,277 +6,30 @@
 //! re-derived here from their definitions. Statistical checks use 99%
 //! intervals; the data is seeded, so they are deterministic anyway.
 
+mod data;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimestampMicrosecondType};
-use microconv::generate::{generate, read_ground_truth, GenerateOptions, GroundTruth};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use microconv::generate::{generate, read_ground_truth};
 use parquet::basic::Compression;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use tempfile::TempDir;
 
+use self::data::{
+    channel_of, generate_and_read, main_data, options, parquet_files, read_rows, relative,
+    sessions, users_of, Row, User, DAY_MS, TIMEOUT_MS,
+};
+
 const Z99: f64 = 2.5758;
-const DAY_MS: i64 = 86_400_000;
-const TIMEOUT_MS: i64 = 30 * 60_000;
-
-/// One row as read back from Parquet.
-#[derive(Debug, Clone, PartialEq)]
-struct Row {
-    event_id: Option<String>,
-    user_id: Option<String>,
-    time_ms: i64,
-    name: String,
-    source: Option<String>,
-    medium: Option<String>,
-    campaign: Option<String>,
-    device: Option<String>,
-    page: Option<String>,
-    product_id: Option<String>,
-    revenue: Option<f64>,
-    experiment: Option<String>,
-    variant: Option<String>,
-}
-
-/// A generated data set, read back into memory (its directory is gone).
-struct Data {
-    truth: GroundTruth,
-    rows: Vec<Row>,
-    /// Relative path → (rows, event_time is Int64, sorted by time).
-    files: BTreeMap<String, (u64, bool, bool)>,
-}
-
-fn options(users: u64, days: u32, seed: u64, out: &Path) -> GenerateOptions {
-    GenerateOptions::new(users, days, seed, out)
-}
-
-fn generate_and_read(opts: &GenerateOptions) -> Data {
-    generate(opts).expect("generate");
-    let truth = read_ground_truth(&opts.out.join("ground_truth.json")).expect("truth");
-    let mut rows = Vec::new();
-    let mut files = BTreeMap::new();
-    for path in parquet_files(&opts.out) {
-        let before = rows.len();
-        let millis = read_rows(&path, &mut rows);
-        let sorted = rows[before..].windows(2).all(|w| w[0].time_ms <= w[1].time_ms);
-        let relative = relative(&opts.out, &path);
-        files.insert(relative, ((rows.len() - before) as u64, millis, sorted));
-    }
-    Data { truth, rows, files }
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).expect("inside root");
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// All `.parquet` files under `dir`, sorted.
-fn parquet_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Appends the rows of one file; returns whether event_time is Int64 ms.
-fn read_rows(path: &Path, rows: &mut Vec<Row>) -> bool {
-    let file = File::open(path).expect("open");
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .expect("parquet")
-        .build()
-        .expect("reader");
-    let mut millis = false;
-    for batch in reader {
-        let batch = batch.expect("batch");
-        millis = batch.schema().field_with_name("event_time").expect("time").data_type()
-            == &DataType::Int64;
-        append_batch(&batch, millis, rows);
-    }
-    millis
-}
-
-fn append_batch(batch: &RecordBatch, millis: bool, rows: &mut Vec<Row>) {
-    let text = |name: &str| batch.column_by_name(name).expect(name).as_string::<i32>().clone();
-    let opt = |a: &arrow::array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
-    let (id, user, name) = (text("event_id"), text("user_id"), text("event_name"));
-    let (source, medium, campaign) = (text("source"), text("medium"), text("campaign"));
-    let (device, page, product) = (text("device"), text("page"), text("product_id"));
-    let (experiment, variant) = (text("experiment"), text("variant"));
-    let revenue = batch.column_by_name("revenue").expect("revenue").as_primitive::<Float64Type>().clone();
-    let time = batch.column_by_name("event_time").expect("event_time");
-    for i in 0..batch.num_rows() {
-        let time_ms = if millis {
-            time.as_primitive::<Int64Type>().value(i)
-        } else {
-            time.as_primitive::<TimestampMicrosecondType>().value(i) / 1000
-        };
-        rows.push(Row {
-            event_id: opt(&id, i),
-            user_id: opt(&user, i),
-            time_ms,
-            name: name.value(i).to_string(),
-            source: opt(&source, i),
-            medium: opt(&medium, i),
-            campaign: opt(&campaign, i),
-            device: opt(&device, i),
-            page: opt(&page, i),
-            product_id: opt(&product, i),
-            revenue: revenue.is_valid(i).then(|| revenue.value(i)),
-            experiment: opt(&experiment, i),
-            variant: opt(&variant, i),
-        });
-    }
-}
-
-/// What the tests derive per user from the rows.
-struct User {
-    channel: String,
-    variant: Option<String>,
-    first_time: i64,
-    first_purchase: Option<i64>,
-    /// Purchases after the first (times, values).
-    repeats: Vec<(i64, f64)>,
-    sessions: usize,
-    /// By micro name, per the exposure definition.
-    exposed: BTreeMap<&'static str, bool>,
-    /// Whether the user did the micro at any time.
-    ever: BTreeMap<&'static str, bool>,
-    funnel_steps: usize,
-}
-
-const EVENT_MICROS: [&str; 6] = [
-    "search",
-    "review_read",
-    "product_video_view",
-    "add_to_wishlist",
-    "newsletter_signup",
-    "sign_up",
-];
-const DWELL: &str = "product_dwell_3min";
-
-fn users_of(rows: &[Row]) -> Vec<User> {
-    let mut by_user: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
-    for r in rows {
-        if let Some(u) = &r.user_id {
-            by_user.entry(u.as_str()).or_default().push(r);
-        }
-    }
-    by_user
-        .into_values()
-        .map(|mut events| {
-            events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then(a.event_id.cmp(&b.event_id)));
-            user_facts(&events)
-        })
-        .collect()
-}
-
-fn user_facts(events: &[&Row]) -> User {
-    let purchases: Vec<&&Row> = events.iter().filter(|e| e.name == "purchase").collect();
-    let first_purchase = purchases.first().map(|p| p.time_ms);
-    let before = |t: i64| first_purchase.is_none_or(|fp| t < fp);
-    let mut exposed = BTreeMap::new();
-    let mut ever = BTreeMap::new();
-    for m in EVENT_MICROS {
-        let hits = events.iter().filter(|e| e.name == m);
-        exposed.insert(m, hits.clone().any(|e| before(e.time_ms)));
-        ever.insert(m, events.iter().any(|e| e.name == m));
-    }
-    let dwell = (0..events.len().saturating_sub(1)).any(|i| {
-        let gap = events[i + 1].time_ms - events[i].time_ms;
-        events[i].name == "product_view" && gap >= 180_000 && gap <= TIMEOUT_MS
-            && before(events[i].time_ms)
-    });
-    exposed.insert(DWELL, dwell);
-    User {
-        channel: channel_of(events[0]),
-        variant: events[0].variant.clone(),
-        first_time: events[0].time_ms,
-        first_purchase,
-        repeats: purchases
-            .iter()
-            .skip(1)
-            .map(|p| (p.time_ms, p.revenue.unwrap_or(f64::NAN)))
-            .collect(),
-        sessions: sessions(events, TIMEOUT_MS),
-        exposed,
-        ever,
-        funnel_steps: funnel_steps(events),
-    }
-}
-
-fn sessions(events: &[&Row], timeout: i64) -> usize {
-    1 + events
-        .windows(2)
-        .filter(|w| w[1].time_ms - w[0].time_ms > timeout)
-        .count()
-}
-
-/// Steps of product_view → add_to_cart → begin_checkout → purchase reached
-/// in order within 7 days of the first product view.
-fn funnel_steps(events: &[&Row]) -> usize {
-    let steps = ["product_view", "add_to_cart", "begin_checkout", "purchase"];
-    let mut reached = 0;
-    let mut start = None;
-    for e in events {
-        if reached < 4 && e.name == steps[reached] {
-            let t0 = *start.get_or_insert(e.time_ms);
-            if e.time_ms - t0 <= 7 * DAY_MS {
-                reached += 1;
-            }
-        }
-    }
-    reached
-}
-
-/// The default channel rules, from source/medium.
-fn channel_of(row: &Row) -> String {
-    let medium = row.medium.as_deref().unwrap_or("");
-    let source = row.source.as_deref().unwrap_or("");
-    match (medium, source) {
-        ("organic", _) => "organic",
-        ("cpc", _) => "paid_search",
-        ("paid_social", _) => "paid_social",
-        ("email", _) => "email",
-        ("referral", _) => "referral",
-        ("(none)", "(direct)") => "direct",
-        _ => "unknown",
-    }
-    .to_string()
-}
-
-/// The main data set: 30k users over 120 days, clean, three files.
-fn main_data() -> &'static (Data, Vec<User>) {
-    static MAIN: OnceLock<(Data, Vec<User>)> = OnceLock::new();
-    MAIN.get_or_init(|| {
-        let dir = TempDir::new().expect("tempdir");
-        let mut opts = options(30_000, 120, 42, dir.path());
-        opts.files = 3;
-        let data = generate_and_read(&opts);
-        let users = users_of(&data.rows);
-        (data, users)
-    })
-}
 
 /// log risk ratio and its standard error.
 fn log_rr(a: u64, n1: u64, c: u64, n0: u64) -> (f64, f64) {
     let (a, n1, c, n0) = (a as f64, n1 as f64, c as f64, n0 as f64);
-    ((a / n1 / (c / n0)).ln(), (1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n0).sqrt())
+    (
+        (a / n1 / (c / n0)).ln(),
+        (1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n0).sqrt(),
+    )
 }
 
 fn assert_in_ci(what: &str, estimate: f64, se: f64, expected: f64) {
@@ -307,9 +60,15 @@ fn same_seed_gives_identical_bytes_and_other_seed_differs() {
         let a = snapshot(7, partition);
         let b = snapshot(7, partition);
         assert!(!a.0.is_empty());
-        assert!(a == b, "same seed gave different output (partition {partition})");
+        assert!(
+            a == b,
+            "same seed gave different output (partition {partition})"
+        );
         let c = snapshot(8, partition);
-        assert_eq!(a.0.keys().collect::<Vec<_>>(), c.0.keys().collect::<Vec<_>>());
+        assert_eq!(
+            a.0.keys().collect::<Vec<_>>(),
+            c.0.keys().collect::<Vec<_>>()
+        );
         assert!(a.0 != c.0, "different seeds gave the same files");
     }
 }
@@ -362,7 +121,10 @@ fn files_partitions_and_parquet_settings() {
     // A second run into the same directory replaces the first.
     opts.partition_by_date = false;
     generate(&opts).expect("regenerate");
-    let names: Vec<String> = parquet_files(dir.path()).iter().map(|p| relative(dir.path(), p)).collect();
+    let names: Vec<String> = parquet_files(dir.path())
+        .iter()
+        .map(|p| relative(dir.path(), p))
+        .collect();
     assert_eq!(names, ["part-00000.parquet", "part-00001.parquet"]);
 }
 
@@ -370,15 +132,30 @@ fn files_partitions_and_parquet_settings() {
 fn clean_rows_are_well_formed() {
     let (data, _) = main_data();
     let truth = &data.truth;
-    let known: BTreeSet<&str> = truth.counts.events_by_name.keys().map(String::as_str).collect();
+    let known: BTreeSet<&str> = truth
+        .counts
+        .events_by_name
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut ids = BTreeSet::new();
     let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
     for r in &data.rows {
         assert!(known.contains(r.name.as_str()), "unknown event {}", r.name);
-        assert!(ids.insert(r.event_id.clone().expect("event_id")), "duplicate id");
+        assert!(
+            ids.insert(r.event_id.clone().expect("event_id")),
+            "duplicate id"
+        );
         assert!(r.user_id.is_some());
-        assert!(matches!(r.device.as_deref(), Some("desktop" | "mobile" | "tablet")));
-        assert_eq!(r.revenue.is_some(), r.name == "purchase", "revenue only on purchases");
+        assert!(matches!(
+            r.device.as_deref(),
+            Some("desktop" | "mobile" | "tablet")
+        ));
+        assert_eq!(
+            r.revenue.is_some(),
+            r.name == "purchase",
+            "revenue only on purchases"
+        );
         assert_eq!(r.experiment.is_some(), r.variant.is_some());
         assert!(r.page.as_deref().is_some_and(|p| p.starts_with('/')));
         if r.name == "product_view" {
@@ -389,9 +166,15 @@ fn clean_rows_are_well_formed() {
     }
     assert_eq!(by_name, truth.counts.events_by_name);
     assert_eq!(data.rows.len() as u64, truth.counts.clean_events);
-    assert!(data.files.values().all(|f| f.2), "clean files are sorted by time");
+    assert!(
+        data.files.values().all(|f| f.2),
+        "clean files are sorted by time"
+    );
     let events = truth.counts.clean_events;
-    assert!((250_000..=600_000).contains(&events), "{events} events for 30k users");
+    assert!(
+        (250_000..=600_000).contains(&events),
+        "{events} events for 30k users"
+    );
 }
 
 #[test]
@@ -403,7 +186,10 @@ fn sessions_match_ground_truth_at_30_minutes() {
     // Sessions are separated by a wide margin: 16 or 119 minutes find the same.
     let mut by_user: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in &data.rows {
-        by_user.entry(r.user_id.as_deref().unwrap_or("")).or_default().push(r);
+        by_user
+            .entry(r.user_id.as_deref().unwrap_or(""))
+            .or_default()
+            .push(r);
     }
     for timeout in [16 * 60_000, 119 * 60_000] {
         let n: usize = by_user
@@ -422,7 +208,10 @@ fn sessions_have_one_traffic_source_mapped_by_the_channel_rules() {
     let (data, _) = main_data();
     let mut by_user: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in &data.rows {
-        by_user.entry(r.user_id.as_deref().unwrap_or("")).or_default().push(r);
+        by_user
+            .entry(r.user_id.as_deref().unwrap_or(""))
+            .or_default()
+            .push(r);
     }
     let mut switched = 0;
     let mut multi = 0;
@@ -432,14 +221,22 @@ fn sessions_have_one_traffic_source_mapped_by_the_channel_rules() {
         for w in events.windows(2) {
             if w[1].time_ms - w[0].time_ms <= TIMEOUT_MS {
                 let key = |r: &Row| (r.source.clone(), r.medium.clone(), r.campaign.clone());
-                assert_eq!(key(w[0]), key(w[1]), "traffic source changed inside a session");
+                assert_eq!(
+                    key(w[0]),
+                    key(w[1]),
+                    "traffic source changed inside a session"
+                );
             }
         }
         for e in events.iter() {
             let channel = channel_of(e);
             assert_ne!(channel, "unknown", "{:?}/{:?}", e.source, e.medium);
             let paid = matches!(channel.as_str(), "paid_search" | "paid_social" | "email");
-            assert_eq!(e.campaign.is_some(), paid, "campaigns only on paid and email");
+            assert_eq!(
+                e.campaign.is_some(),
+                paid,
+                "campaigns only on paid and email"
+            );
             channels.insert(channel);
         }
         if sessions(events, TIMEOUT_MS) > 1 {
@@ -448,7 +245,10 @@ fn sessions_have_one_traffic_source_mapped_by_the_channel_rules() {
         }
     }
     assert!(multi > 5_000, "{multi} users with several sessions");
-    assert!(switched * 3 > multi, "only {switched} of {multi} journeys switch channel");
+    assert!(
+        switched * 3 > multi,
+        "only {switched} of {multi} journeys switch channel"
+    );
 }
 
 #[test]
@@ -466,14 +266,34 @@ fn micro_effects_match_planted_risk_ratios() {
             }
         }
         // Exactly the planted exposures…
-        assert_eq!((n1, a), (truth.exposed_users, truth.exposed_buyers), "{name}");
-        assert_eq!((n0, c), (truth.unexposed_users, truth.unexposed_buyers), "{name}");
+        assert_eq!(
+            (n1, a),
+            (truth.exposed_users, truth.exposed_buyers),
+            "{name}"
+        );
+        assert_eq!(
+            (n0, c),
+            (truth.unexposed_users, truth.unexposed_buyers),
+            "{name}"
+        );
         let prevalence = n1 as f64 / users.len() as f64;
-        let se = (truth.expected_prevalence * (1.0 - truth.expected_prevalence) / users.len() as f64).sqrt();
-        assert_in_ci(&format!("{name} prevalence"), prevalence, se, truth.expected_prevalence);
+        let se = (truth.expected_prevalence * (1.0 - truth.expected_prevalence)
+            / users.len() as f64)
+            .sqrt();
+        assert_in_ci(
+            &format!("{name} prevalence"),
+            prevalence,
+            se,
+            truth.expected_prevalence,
+        );
         // …and a crude risk ratio matching the plan.
         let (log, se) = log_rr(a, n1, c, n0);
-        assert_in_ci(&format!("{name} log RR"), log, se, truth.expected_crude_risk_ratio.ln());
+        assert_in_ci(
+            &format!("{name} log RR"),
+            log,
+            se,
+            truth.expected_crude_risk_ratio.ln(),
+        );
         if truth.planted_risk_ratio == 1.0 {
             assert_in_ci(&format!("{name} has no effect"), log, se, 0.0);
         } else {
@@ -481,7 +301,13 @@ fn micro_effects_match_planted_risk_ratios() {
         }
     }
     // Prevalences span from a few percent to 40%.
-    let prevalences: Vec<f64> = data.truth.micro_conversions.effects.iter().map(|m| m.expected_prevalence).collect();
+    let prevalences: Vec<f64> = data
+        .truth
+        .micro_conversions
+        .effects
+        .iter()
+        .map(|m| m.expected_prevalence)
+        .collect();
     let max = prevalences.iter().cloned().fold(0.0, f64::max);
     let min = prevalences.iter().cloned().fold(1.0, f64::min);
     assert!(min < 0.07 && max >= 0.4, "{prevalences:?}");
@@ -494,14 +320,25 @@ fn post_purchase_micros_do_not_count_as_exposure() {
         .iter()
         .filter(|u| u.ever["search"] && !u.exposed["search"])
         .count();
-    assert!(late_only > 50, "buyers also search after their first purchase: {late_only}");
-    assert!(users.iter().all(|u| u.first_purchase.is_some() || u.ever["search"] == u.exposed["search"]));
+    assert!(
+        late_only > 50,
+        "buyers also search after their first purchase: {late_only}"
+    );
+    assert!(users
+        .iter()
+        .all(|u| u.first_purchase.is_some() || u.ever["search"] == u.exposed["search"]));
 }
 
 #[test]
 fn confounded_newsletter_has_planted_conditional_and_crude_ratios() {
     let (data, users) = main_data();
-    let truth = data.truth.micro_conversions.effects.iter().find(|m| m.name == "newsletter_signup").expect("newsletter");
+    let truth = data
+        .truth
+        .micro_conversions
+        .effects
+        .iter()
+        .find(|m| m.name == "newsletter_signup")
+        .expect("newsletter");
     assert!(truth.confounded_by.is_some());
     assert!(truth.expected_crude_risk_ratio > truth.planted_risk_ratio + 0.2);
     // Mantel-Haenszel risk ratio over acquisition channels (with its
@@ -527,7 +364,12 @@ fn confounded_newsletter_has_planted_conditional_and_crude_ratios() {
     }
     let log = (num / den).ln();
     let se = (var_num / (num * den)).sqrt();
-    assert_in_ci("newsletter MH log RR", log, se, truth.planted_risk_ratio.ln());
+    assert_in_ci(
+        "newsletter MH log RR",
+        log,
+        se,
+        truth.planted_risk_ratio.ln(),
+    );
     assert!((log - truth.expected_crude_risk_ratio.ln()).abs() > 0.05);
 }
 
@@ -543,18 +385,39 @@ fn funnel_bottleneck_is_the_planted_step() {
     }
     assert_eq!(reached.to_vec(), funnel.step_users);
     assert_eq!(reached[0], users.len() as u64, "every user views a product");
-    let rates: Vec<f64> = (0..3).map(|i| reached[i + 1] as f64 / reached[i] as f64).collect();
-    let lowest = (0..3).min_by(|&a, &b| rates[a].total_cmp(&rates[b])).expect("steps");
+    let rates: Vec<f64> = (0..3)
+        .map(|i| reached[i + 1] as f64 / reached[i] as f64)
+        .collect();
+    let lowest = (0..3)
+        .min_by(|&a, &b| rates[a].total_cmp(&rates[b]))
+        .expect("steps");
     assert_eq!(funnel.steps[lowest], funnel.bottleneck.from);
     assert_eq!(funnel.steps[lowest + 1], funnel.bottleneck.to);
-    assert_eq!((funnel.bottleneck.from.as_str(), funnel.bottleneck.to.as_str()), ("add_to_cart", "begin_checkout"));
+    assert_eq!(
+        (
+            funnel.bottleneck.from.as_str(),
+            funnel.bottleneck.to.as_str()
+        ),
+        ("add_to_cart", "begin_checkout")
+    );
     for (i, expected) in funnel.expected_step_rates.iter().enumerate() {
         let p = expected.rate;
         let se = (p * (1.0 - p) / reached[i] as f64).sqrt();
-        assert_in_ci(&format!("step {} → {}", expected.from, expected.to), rates[i], se, p);
+        assert_in_ci(
+            &format!("step {} → {}", expected.from, expected.to),
+            rates[i],
+            se,
+            p,
+        );
     }
-    let margin = rates.iter().filter(|&&r| r != rates[lowest]).fold(1.0, |m: f64, &r| m.min(r));
-    assert!(margin > 1.5 * rates[lowest], "bottleneck not clear: {rates:?}");
+    let margin = rates
+        .iter()
+        .filter(|&&r| r != rates[lowest])
+        .fold(1.0, |m: f64, &r| m.min(r));
+    assert!(
+        margin > 1.5 * rates[lowest],
+        "bottleneck not clear: {rates:?}"
+    );
 }
 
 #[test]
@@ -562,7 +425,11 @@ fn experiment_lifts_video_views_without_sample_ratio_mismatch() {
     let (data, users) = main_data();
     let truth = &data.truth.experiment;
     let start = chrono::NaiveDate::parse_from_str(&truth.start_date, "%Y-%m-%d").expect("date");
-    let start_ms = start.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis();
+    let start_ms = start
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp_millis();
     for r in &data.rows {
         if let Some(e) = &r.experiment {
             assert_eq!(e, &truth.name);
@@ -570,7 +437,11 @@ fn experiment_lifts_video_views_without_sample_ratio_mismatch() {
     }
     let mut arms: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for u in users {
-        assert_eq!(u.variant.is_some(), u.first_time >= start_ms, "assigned iff first seen after start");
+        assert_eq!(
+            u.variant.is_some(),
+            u.first_time >= start_ms,
+            "assigned iff first seen after start"
+        );
         if let Some(v) = &u.variant {
             let arm = arms.entry(v.as_str()).or_default();
             arm.0 += 1;
@@ -584,12 +455,20 @@ fn experiment_lifts_video_views_without_sample_ratio_mismatch() {
     let chi2 = (nt as f64 - nc as f64).powi(2) / (nt + nc) as f64;
     assert!(chi2 < 10.83, "sample ratio mismatch: {nc} vs {nt}");
     let (log, se) = log_rr(xt, nt, xc, nc);
-    assert_in_ci("video lift", log, se, (1.0 + truth.planted_relative_lift).ln());
+    assert_in_ci(
+        "video lift",
+        log,
+        se,
+        (1.0 + truth.planted_relative_lift).ln(),
+    );
     assert!(log - Z99 * se > 0.0, "treatment effect not detected");
     // Every event of an assigned user carries the variant.
     let mut variants: BTreeMap<&str, BTreeSet<Option<&str>>> = BTreeMap::new();
     for r in &data.rows {
-        variants.entry(r.user_id.as_deref().unwrap_or("")).or_default().insert(r.variant.as_deref());
+        variants
+            .entry(r.user_id.as_deref().unwrap_or(""))
+            .or_default()
+            .insert(r.variant.as_deref());
     }
     assert!(variants.values().all(|v| v.len() == 1));
 }
@@ -612,11 +491,17 @@ fn strongest_planted_channel_converts_best() {
         let se = (p * (1.0 - p) / counts[name].0 as f64).sqrt();
         assert_in_ci(&format!("{name} conversion"), rate(name), se, p);
     }
-    let best = counts.keys().max_by(|a, b| rate(a).total_cmp(&rate(b))).expect("channels");
+    let best = counts
+        .keys()
+        .max_by(|a, b| rate(a).total_cmp(&rate(b)))
+        .expect("channels");
     assert_eq!(*best, channels.strongest);
     assert_eq!(channels.ranking[0], channels.strongest);
     let worst = channels.ranking.last().expect("ranking");
-    let lowest = counts.keys().min_by(|a, b| rate(a).total_cmp(&rate(b))).expect("channels");
+    let lowest = counts
+        .keys()
+        .min_by(|a, b| rate(a).total_cmp(&rate(b)))
+        .expect("channels");
     assert_eq!(lowest, worst);
 }
 
@@ -641,7 +526,10 @@ fn repeat_purchases_follow_bgnbd_and_gamma_gamma() {
             * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
     };
     let end = data.truth.period.end_epoch_ms;
-    let customers: Vec<&User> = users.iter().filter(|u| u.first_purchase.is_some()).collect();
+    let customers: Vec<&User> = users
+        .iter()
+        .filter(|u| u.first_purchase.is_some())
+        .collect();
     assert_eq!(customers.len() as u64, clv.customers);
     let mut diffs = Vec::new();
     let (mut sum_x, mut sum_e) = (0.0, 0.0);
@@ -678,7 +566,10 @@ fn repeat_purchases_follow_bgnbd_and_gamma_gamma() {
         .sum::<f64>()
         / (count * count);
     assert_in_ci("mean repeat value", ratio, var.sqrt(), expected_value);
-    assert!(customers.iter().all(|u| u.repeats.windows(2).all(|w| w[1].0 - w[0].0 > 2 * 3_600_000)));
+    assert!(customers.iter().all(|u| u
+        .repeats
+        .windows(2)
+        .all(|w| w[1].0 - w[0].0 > 2 * 3_600_000)));
 }
 
 #[test]
@@ -713,15 +604,26 @@ fn dirty_counts_match_ground_truth_and_clean_rows_are_untouched() {
     assert_eq!(unsorted, truth.unsorted_files);
     assert_eq!(unsorted, 2, "files 0 and 3 of 4 are shuffled");
     assert_eq!(dirty.truth.counts.rows_written, dirty.rows.len() as u64);
-    assert_eq!(dirty.truth.counts.rows_written, clean.truth.counts.rows_written + nulls + unknown + duplicates);
+    assert_eq!(
+        dirty.truth.counts.rows_written,
+        clean.truth.counts.rows_written + nulls + unknown + duplicates
+    );
     // Removing the dirt gives exactly the clean run's rows.
     let key = |r: &Row| (r.event_id.clone(), r.time_ms);
-    let mut cleaned: Vec<Row> = dirty.rows.iter().filter(|r| r.user_id.is_some() && r.name != "debug_ping").cloned().collect();
+    let mut cleaned: Vec<Row> = dirty
+        .rows
+        .iter()
+        .filter(|r| r.user_id.is_some() && r.name != "debug_ping")
+        .cloned()
+        .collect();
     cleaned.sort_by_key(key);
     cleaned.dedup_by(|a, b| a.event_id == b.event_id);
     let mut expected = clean.rows.clone();
     expected.sort_by_key(key);
-    assert!(cleaned == expected, "cleaned dirty rows differ from the clean run");
+    assert!(
+        cleaned == expected,
+        "cleaned dirty rows differ from the clean run"
+    );
     assert_eq!(dirty.truth.sessions.count, clean.truth.sessions.count);
 }
 
@@ -734,14 +636,21 @@ fn invalid_options_are_errors_naming_the_problem() {
     assert!(err.contains("--files"), "{err}");
     let file = dir.path().join("not-a-dir");
     fs::write(&file, "x").expect("write");
-    let err = generate(&options(10, 1, 1, &file)).expect_err("out is a file").to_string();
+    let err = generate(&options(10, 1, 1, &file))
+        .expect_err("out is a file")
+        .to_string();
     assert!(err.contains("not-a-dir"), "{err}");
     let foreign = dir.path().join("out/date=2026-01-01");
     fs::create_dir_all(&foreign).expect("mkdir");
     fs::write(foreign.join("notes.txt"), "mine").expect("write");
-    let err = generate(&options(10, 1, 1, &dir.path().join("out"))).expect_err("foreign").to_string();
+    let err = generate(&options(10, 1, 1, &dir.path().join("out")))
+        .expect_err("foreign")
+        .to_string();
     assert!(err.contains("notes.txt"), "{err}");
-    assert!(foreign.join("notes.txt").exists(), "foreign files are never deleted");
+    assert!(
+        foreign.join("notes.txt").exists(),
+        "foreign files are never deleted"
+    );
 }
 
 #[test]
@@ -750,7 +659,10 @@ fn tiny_runs_still_work() {
     let data = generate_and_read(&options(1, 1, 5, dir.path()));
     assert_eq!(data.truth.counts.users, 1);
     assert!(!data.rows.is_empty());
-    assert!(data.rows.iter().all(|r| r.time_ms < data.truth.period.end_epoch_ms));
+    assert!(data
+        .rows
+        .iter()
+        .all(|r| r.time_ms < data.truth.period.end_epoch_ms));
 }
 
 /// The planted truths at 10× the size of the main set (about 4M rows).

@@ -15,9 +15,10 @@
 //!
 //! Module map: `model` (planted parameters), `shop` (one user's life),
 //! `session` (inside a session), `event` (compact rows), `writer` (Parquet),
-//! `truth` (ground_truth.json).
+//! `truth` (ground_truth.json), `expected` (closed-form expectations).
 
 mod event;
+mod expected;
 mod model;
 mod session;
 mod shop;
@@ -215,12 +216,20 @@ fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
     if opts.files == 0 || opts.files > MAX_FILES {
         return invalid(format!("--files must be between 1 and {MAX_FILES}"));
     }
-    let end = opts.start.checked_add_days(chrono::Days::new(u64::from(opts.days)));
+    let end = opts
+        .start
+        .checked_add_days(chrono::Days::new(u64::from(opts.days)));
     if opts.start.and_hms_opt(0, 0, 0).is_none() || end.is_none() {
-        return invalid(format!("--start {} with --days {} is out of range", opts.start, opts.days));
+        return invalid(format!(
+            "--start {} with --days {} is out of range",
+            opts.start, opts.days
+        ));
     }
     if opts.out.is_file() {
-        return invalid(format!("--out {} is a file, not a directory", opts.out.display()));
+        return invalid(format!(
+            "--out {} is a file, not a directory",
+            opts.out.display()
+        ));
     }
     Ok(())
 }

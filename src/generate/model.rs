@@ -181,21 +181,93 @@ pub(crate) const TOUCHES: [Touch; 21] = [
     touch(Channel::Organic, "google", "organic", None, 0.80),
     touch(Channel::Organic, "bing", "organic", None, 0.15),
     touch(Channel::Organic, "duckduckgo", "organic", None, 0.05),
-    touch(Channel::PaidSearch, "google", "cpc", Some("brand_search"), 0.40),
-    touch(Channel::PaidSearch, "google", "cpc", Some("generic_running"), 0.30),
-    touch(Channel::PaidSearch, "google", "cpc", Some("generic_outdoor"), 0.15),
-    touch(Channel::PaidSearch, "bing", "cpc", Some("brand_search"), 0.15),
-    touch(Channel::PaidSocial, "facebook", "paid_social", Some("spring_sale"), 0.25),
-    touch(Channel::PaidSocial, "facebook", "paid_social", Some("retargeting"), 0.20),
-    touch(Channel::PaidSocial, "instagram", "paid_social", Some("spring_sale"), 0.15),
-    touch(Channel::PaidSocial, "instagram", "paid_social", Some("lookalike_ugc"), 0.20),
-    touch(Channel::PaidSocial, "tiktok", "paid_social", Some("lookalike_ugc"), 0.20),
-    touch(Channel::Email, "newsletter", "email", Some("weekly_digest"), 0.45),
-    touch(Channel::Email, "newsletter", "email", Some("product_launch"), 0.25),
+    touch(
+        Channel::PaidSearch,
+        "google",
+        "cpc",
+        Some("brand_search"),
+        0.40,
+    ),
+    touch(
+        Channel::PaidSearch,
+        "google",
+        "cpc",
+        Some("generic_running"),
+        0.30,
+    ),
+    touch(
+        Channel::PaidSearch,
+        "google",
+        "cpc",
+        Some("generic_outdoor"),
+        0.15,
+    ),
+    touch(
+        Channel::PaidSearch,
+        "bing",
+        "cpc",
+        Some("brand_search"),
+        0.15,
+    ),
+    touch(
+        Channel::PaidSocial,
+        "facebook",
+        "paid_social",
+        Some("spring_sale"),
+        0.25,
+    ),
+    touch(
+        Channel::PaidSocial,
+        "facebook",
+        "paid_social",
+        Some("retargeting"),
+        0.20,
+    ),
+    touch(
+        Channel::PaidSocial,
+        "instagram",
+        "paid_social",
+        Some("spring_sale"),
+        0.15,
+    ),
+    touch(
+        Channel::PaidSocial,
+        "instagram",
+        "paid_social",
+        Some("lookalike_ugc"),
+        0.20,
+    ),
+    touch(
+        Channel::PaidSocial,
+        "tiktok",
+        "paid_social",
+        Some("lookalike_ugc"),
+        0.20,
+    ),
+    touch(
+        Channel::Email,
+        "newsletter",
+        "email",
+        Some("weekly_digest"),
+        0.45,
+    ),
+    touch(
+        Channel::Email,
+        "newsletter",
+        "email",
+        Some("product_launch"),
+        0.25,
+    ),
     touch(Channel::Email, "crm", "email", Some("cart_reminder"), 0.15),
     touch(Channel::Email, "crm", "email", Some("welcome_series"), 0.15),
     touch(Channel::Referral, "reddit.com", "referral", None, 0.35),
-    touch(Channel::Referral, "runnersworld.com", "referral", None, 0.25),
+    touch(
+        Channel::Referral,
+        "runnersworld.com",
+        "referral",
+        None,
+        0.25,
+    ),
     touch(Channel::Referral, "slickdeals.net", "referral", None, 0.25),
     touch(Channel::Referral, "wirecutter.com", "referral", None, 0.15),
     touch(Channel::Direct, "(direct)", "(none)", None, 1.0),
@@ -489,7 +561,11 @@ mod tests {
     fn probabilities_never_clip() {
         for share in [0.0, 0.5, 1.0] {
             let model = PurchaseModel::solve(share);
-            assert!(model.max_probability() < 0.95, "{}", model.max_probability());
+            assert!(
+                model.max_probability() < 0.95,
+                "{}",
+                model.max_probability()
+            );
         }
     }
 }

@@ -110,18 +110,53 @@ impl SessionSampler {
         for i in 0..views {
             if i > 0 && rng.gen_bool(0.3) {
                 let category = self.category(rng, favourite);
-                self.push(rng, steps, EventName::PageView, Page::Category(category), 0, None);
+                self.push(
+                    rng,
+                    steps,
+                    EventName::PageView,
+                    Page::Category(category),
+                    0,
+                    None,
+                );
             }
             product = self.product(rng, favourite);
-            self.push(rng, steps, EventName::ProductView, Page::Product, product, None);
+            self.push(
+                rng,
+                steps,
+                EventName::ProductView,
+                Page::Product,
+                product,
+                None,
+            );
             if video_at == Some(i) {
-                self.push(rng, steps, EventName::ProductVideoView, Page::Product, product, None);
+                self.push(
+                    rng,
+                    steps,
+                    EventName::ProductVideoView,
+                    Page::Product,
+                    product,
+                    None,
+                );
             }
             if review_at == Some(i) {
-                self.push(rng, steps, EventName::ReviewRead, Page::Reviews, product, None);
+                self.push(
+                    rng,
+                    steps,
+                    EventName::ReviewRead,
+                    Page::Reviews,
+                    product,
+                    None,
+                );
             }
             if wishlist_at == Some(i) {
-                self.push(rng, steps, EventName::AddToWishlist, Page::Product, product, None);
+                self.push(
+                    rng,
+                    steps,
+                    EventName::AddToWishlist,
+                    Page::Product,
+                    product,
+                    None,
+                );
             }
         }
         if plan.signup {
@@ -131,12 +166,26 @@ impl SessionSampler {
         match plan.cart {
             Cart::None => {}
             Cart::Abandon { checkout } => {
-                self.push(rng, steps, EventName::AddToCart, Page::Product, product, None);
+                self.push(
+                    rng,
+                    steps,
+                    EventName::AddToCart,
+                    Page::Product,
+                    product,
+                    None,
+                );
                 if rng.gen_bool(0.5) {
                     self.push(rng, steps, EventName::PageView, Page::Cart, 0, None);
                 }
                 if checkout {
-                    self.push(rng, steps, EventName::BeginCheckout, Page::Checkout, 0, None);
+                    self.push(
+                        rng,
+                        steps,
+                        EventName::BeginCheckout,
+                        Page::Checkout,
+                        0,
+                        None,
+                    );
                 }
             }
             Cart::Purchase { revenue } => {
@@ -171,20 +220,55 @@ impl SessionSampler {
         let mut product = 0;
         for _ in 0..views {
             product = self.product(rng, favourite);
-            self.push(rng, steps, EventName::ProductView, Page::Product, product, None);
+            self.push(
+                rng,
+                steps,
+                EventName::ProductView,
+                Page::Product,
+                product,
+                None,
+            );
             if rng.gen_bool(0.1) {
-                self.push(rng, steps, EventName::ReviewRead, Page::Reviews, product, None);
+                self.push(
+                    rng,
+                    steps,
+                    EventName::ReviewRead,
+                    Page::Reviews,
+                    product,
+                    None,
+                );
             }
         }
         self.checkout(rng, steps, product, revenue);
     }
 
     fn checkout(&self, rng: &mut ChaCha8Rng, steps: &mut Vec<Step>, product: u32, revenue: f64) {
-        self.push(rng, steps, EventName::AddToCart, Page::Product, product, None);
+        self.push(
+            rng,
+            steps,
+            EventName::AddToCart,
+            Page::Product,
+            product,
+            None,
+        );
         self.push(rng, steps, EventName::PageView, Page::Cart, 0, None);
-        self.push(rng, steps, EventName::BeginCheckout, Page::Checkout, 0, None);
+        self.push(
+            rng,
+            steps,
+            EventName::BeginCheckout,
+            Page::Checkout,
+            0,
+            None,
+        );
         let revenue = Some(revenue);
-        self.push(rng, steps, EventName::Purchase, Page::Confirmation, product, revenue);
+        self.push(
+            rng,
+            steps,
+            EventName::Purchase,
+            Page::Confirmation,
+            product,
+            revenue,
+        );
     }
 
     /// Gives one `product_view` that has a next step a dwell gap.
@@ -197,7 +281,14 @@ impl SessionSampler {
             // category page after a long look.
             let last = steps.iter().rposition(|s| s.name == EventName::ProductView);
             let category = last.map_or(0, |i| product_category(steps[i].product));
-            self.push(rng, steps, EventName::PageView, Page::Category(category), 0, None);
+            self.push(
+                rng,
+                steps,
+                EventName::PageView,
+                Page::Category(category),
+                0,
+                None,
+            );
         }
         let candidates: Vec<usize> = (0..steps.len())
             .filter(|&i| is_candidate(steps, i))
@@ -252,7 +343,11 @@ impl SessionSampler {
 /// Session duration: the sum of the gaps between its steps.
 pub(crate) fn duration_ms(steps: &[Step]) -> i64 {
     let n = steps.len();
-    steps.iter().take(n.saturating_sub(1)).map(|s| s.gap_after_ms).sum()
+    steps
+        .iter()
+        .take(n.saturating_sub(1))
+        .map(|s| s.gap_after_ms)
+        .sum()
 }
 
 /// Where a session through `channel` lands.

@@ -24,8 +24,7 @@ use super::model::{
     SAME_CHANNEL_RETURN, TOUCHES,
 };
 use super::model::{
-    BGNBD_A, BGNBD_ALPHA, BGNBD_B, BGNBD_R, FIRST_ORDER_MU, FIRST_ORDER_SIGMA, GG_GAMMA, GG_P,
-    GG_Q,
+    BGNBD_A, BGNBD_ALPHA, BGNBD_B, BGNBD_R, FIRST_ORDER_MU, FIRST_ORDER_SIGMA, GG_GAMMA, GG_P, GG_Q,
 };
 use super::session::{duration_ms, Cart, SessionPlan, SessionSampler, Step, MAX_SESSION_MS};
 
@@ -60,11 +59,13 @@ pub(crate) struct Calendar {
 impl Calendar {
     pub(crate) fn new(users: u64, days: u32, start: NaiveDate) -> Calendar {
         let weights: Vec<f64> = (0..days)
-            .map(|d| match (start + chrono::Days::new(u64::from(d))).weekday() {
-                Weekday::Sat => 0.8,
-                Weekday::Sun => 0.9,
-                _ => 1.0,
-            })
+            .map(
+                |d| match (start + chrono::Days::new(u64::from(d))).weekday() {
+                    Weekday::Sat => 0.8,
+                    Weekday::Sun => 0.9,
+                    _ => 1.0,
+                },
+            )
             .collect();
         let total: f64 = weights.iter().sum();
         let mut first_user = Vec::with_capacity(days as usize + 1);
@@ -162,7 +163,10 @@ impl Pickers {
                 let idx: Vec<u8> = (0..TOUCHES.len() as u8)
                     .filter(|&i| TOUCHES[usize::from(i)].channel == c)
                     .collect();
-                let w = idx.iter().map(|&i| TOUCHES[usize::from(i)].weight).collect();
+                let w = idx
+                    .iter()
+                    .map(|&i| TOUCHES[usize::from(i)].weight)
+                    .collect();
                 (idx, weighted(w))
             })
             .collect();
@@ -171,7 +175,10 @@ impl Pickers {
             returning: weighted(CHANNELS.iter().map(|c| c.return_share).collect()),
             repeat: weighted(CHANNELS.iter().map(|c| c.repeat_share).collect()),
             touches,
-            devices: CHANNELS.iter().map(|c| weighted(c.devices.to_vec())).collect(),
+            devices: CHANNELS
+                .iter()
+                .map(|c| weighted(c.devices.to_vec()))
+                .collect(),
             countries: weighted(COUNTRIES.iter().map(|c| c.1).collect()),
             hours: weighted(HOUR_WEIGHTS.to_vec()),
             extra_sessions: weighted(EXTRA_SESSION_WEIGHTS.to_vec()),
@@ -194,13 +201,7 @@ struct Identity {
 }
 
 impl Shop {
-    pub(crate) fn new(
-        users: u64,
-        days: u32,
-        start: NaiveDate,
-        seed: u64,
-        dirty: bool,
-    ) -> Shop {
+    pub(crate) fn new(users: u64, days: u32, start: NaiveDate, seed: u64, dirty: bool) -> Shop {
         let calendar = Calendar::new(users, days, start);
         let experiment_start_day = days / 3;
         let experiment_share = calendar.users_from(experiment_start_day) as f64 / users as f64;
@@ -229,7 +230,12 @@ impl Shop {
     }
 
     /// Appends all rows of `user` (who arrives on `day`) to `events`.
-    pub(crate) fn simulate_user(&self, user: u64, day: u32, events: &mut Vec<Event>) -> UserSummary {
+    pub(crate) fn simulate_user(
+        &self,
+        user: u64,
+        day: u32,
+        events: &mut Vec<Event>,
+    ) -> UserSummary {
         let mut rng = stream_rng(self.seed, Stream::Journey, user);
         let first = events.len();
         let acquisition = Channel::ALL[self.pick.acquisition.sample(&mut rng)];
@@ -254,8 +260,7 @@ impl Shop {
         }
         let buyer = rng.gen_bool(self.model.purchase_probability(acquisition, &exposed));
         let added_to_cart = buyer || rng.gen_bool(NONBUYER_ADD_TO_CART);
-        let began_checkout =
-            buyer || (added_to_cart && rng.gen_bool(NONBUYER_CHECKOUT_GIVEN_CART));
+        let began_checkout = buyer || (added_to_cart && rng.gen_bool(NONBUYER_CHECKOUT_GIVEN_CART));
         let first_order_value = if buyer {
             cents(self.pick.first_order.sample(&mut rng))
         } else {
@@ -268,11 +273,20 @@ impl Shop {
             + rng.gen_range(0..3_600_000);
         let horizon = (arrival + JOURNEY_HORIZON_MS).min(self.period_end_ms - 1_000);
         let drawn = 1 + self.pick.extra_sessions.sample(&mut rng);
-        let fits = 1 + ((horizon - arrival - MAX_SESSION_MS).max(0)
-            / (MAX_SESSION_MS + MIN_SESSION_GAP_MS)) as usize;
+        let fits = 1
+            + ((horizon - arrival - MAX_SESSION_MS).max(0) / (MAX_SESSION_MS + MIN_SESSION_GAP_MS))
+                as usize;
         let n = drawn.min(fits);
 
-        let plans = self.plan_sessions(&mut rng, n, &exposed, buyer, added_to_cart, began_checkout, first_order_value);
+        let plans = self.plan_sessions(
+            &mut rng,
+            n,
+            &exposed,
+            buyer,
+            added_to_cart,
+            began_checkout,
+            first_order_value,
+        );
         let mut steps: Vec<Vec<Step>> = Vec::with_capacity(n);
         let mut touches = Vec::with_capacity(n);
         for (k, plan) in plans.iter().enumerate() {
@@ -283,7 +297,8 @@ impl Shop {
             };
             touches.push(self.touch(&mut rng, channel));
             let mut s = Vec::new();
-            self.sessions.build_session(&mut rng, channel, who.favourite, plan, &mut s);
+            self.sessions
+                .build_session(&mut rng, channel, who.favourite, plan, &mut s);
             steps.push(s);
         }
 
@@ -295,7 +310,9 @@ impl Shop {
         }
         let busy: i64 = durations.iter().sum::<i64>() + (n as i64 - 1) * MIN_SESSION_GAP_MS;
         let slack = (horizon - arrival - busy).max(0) as f64;
-        let mut waits: Vec<f64> = (1..n).map(|_| self.pick.between_sessions.sample(&mut rng)).collect();
+        let mut waits: Vec<f64> = (1..n)
+            .map(|_| self.pick.between_sessions.sample(&mut rng))
+            .collect();
         let total_wait: f64 = waits.iter().sum();
         if total_wait > slack {
             waits.iter_mut().for_each(|w| *w *= slack / total_wait);
@@ -388,8 +405,10 @@ impl Shop {
             plan.product_views = if bounce {
                 0
             } else {
-                1 + u8::from(rng.gen_bool(0.55)) + u8::from(rng.gen_bool(0.35))
-                    + u8::from(rng.gen_bool(0.2)) + 2 * u8::from(rng.gen_bool(0.05))
+                1 + u8::from(rng.gen_bool(0.55))
+                    + u8::from(rng.gen_bool(0.35))
+                    + u8::from(rng.gen_bool(0.2))
+                    + 2 * u8::from(rng.gen_bool(0.05))
             };
         }
         // Every user views at least one product (the funnel's first step).
@@ -427,7 +446,8 @@ impl Shop {
             let channel = Channel::ALL[self.pick.repeat.sample(rng)];
             let touch = self.touch(rng, channel);
             let value = cents(spend.sample(rng));
-            self.sessions.build_repeat_session(rng, channel, who.favourite, value, &mut steps);
+            self.sessions
+                .build_repeat_session(rng, channel, who.favourite, value, &mut steps);
             let length = duration_ms(&steps);
             let mut start = at - length;
             if start < last_end + MIN_SESSION_GAP_MS {
@@ -490,7 +510,13 @@ impl Shop {
     }
 
     /// Adds the planted dirt for the user's clean rows `events[first..]`.
-    fn add_dirt(&self, user: u64, first: usize, summary: &mut UserSummary, events: &mut Vec<Event>) {
+    fn add_dirt(
+        &self,
+        user: u64,
+        first: usize,
+        summary: &mut UserSummary,
+        events: &mut Vec<Event>,
+    ) {
         let mut rng = stream_rng(self.seed, Stream::Dirt, user);
         let mut dirt_seq = 0u32;
         let clean = events.len();
@@ -500,11 +526,18 @@ impl Shop {
             let null_user = rng.gen_bool(DIRT_NULL_USER);
             let unknown = rng.gen_bool(DIRT_UNKNOWN);
             if duplicate {
-                events.push(Event { dirt: Dirt::Duplicate, ..ev });
+                events.push(Event {
+                    dirt: Dirt::Duplicate,
+                    ..ev
+                });
                 summary.duplicates += 1;
             }
             if null_user {
-                events.push(Event { dirt: Dirt::NullUser, seq: dirt_seq, ..ev });
+                events.push(Event {
+                    dirt: Dirt::NullUser,
+                    seq: dirt_seq,
+                    ..ev
+                });
                 dirt_seq += 1;
                 summary.null_users += 1;
             }

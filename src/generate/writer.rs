@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
@@ -72,7 +71,7 @@ impl FileKind {
     fn of(index: usize, files: usize, dirty: bool) -> FileKind {
         FileKind {
             epoch_millis: dirty && files >= 2 && index % 3 == 1,
-            unsorted: dirty && index % 3 == 0,
+            unsorted: dirty && index.is_multiple_of(3),
         }
     }
 }
@@ -151,7 +150,12 @@ impl PartWriter {
         Ok(FileTruth {
             path: self.relative,
             rows: self.rows,
-            event_time: if self.kind.epoch_millis { TIME_MS } else { TIME_US }.to_string(),
+            event_time: if self.kind.epoch_millis {
+                TIME_MS
+            } else {
+                TIME_US
+            }
+            .to_string(),
             sorted_by_time: !self.kind.unsorted,
         })
     }
