@@ -194,10 +194,20 @@ impl Pickers {
 /// Per-user facts that every session of the user shares.
 struct Identity {
     user: u64,
+    acquisition: Channel,
     device: u8,
     country: u8,
     favourite: u8,
     arm: Arm,
+}
+
+/// The user-level decisions everything else follows from.
+struct Fate {
+    exposed: [bool; MICRO_COUNT],
+    buyer: bool,
+    added_to_cart: bool,
+    began_checkout: bool,
+    first_order_value: f64,
 }
 
 impl Shop {
@@ -238,105 +248,20 @@ impl Shop {
     ) -> UserSummary {
         let mut rng = stream_rng(self.seed, Stream::Journey, user);
         let first = events.len();
-        let acquisition = Channel::ALL[self.pick.acquisition.sample(&mut rng)];
-        let who = Identity {
-            user,
-            device: self.pick.devices[acquisition.index()].sample(&mut rng) as u8,
-            country: self.pick.countries.sample(&mut rng) as u8,
-            favourite: rng.gen_range(0..CATEGORIES.len() as u8),
-            arm: if day >= self.experiment_start_day {
-                if rng.gen_bool(EXPERIMENT_TREATMENT_SHARE) {
-                    Arm::Treatment
-                } else {
-                    Arm::Control
-                }
-            } else {
-                Arm::Unassigned
-            },
-        };
-        let mut exposed = [false; MICRO_COUNT];
-        for spec in &MICROS {
-            exposed[spec.micro.index()] = rng.gen_bool(prevalence(spec, acquisition, who.arm));
-        }
-        let buyer = rng.gen_bool(self.model.purchase_probability(acquisition, &exposed));
-        let added_to_cart = buyer || rng.gen_bool(NONBUYER_ADD_TO_CART);
-        let began_checkout = buyer || (added_to_cart && rng.gen_bool(NONBUYER_CHECKOUT_GIVEN_CART));
-        let first_order_value = if buyer {
-            cents(self.pick.first_order.sample(&mut rng))
-        } else {
-            0.0
-        };
-
-        let mut arrival = self.period_start_ms
-            + i64::from(day) * DAY_MS
-            + self.pick.hours.sample(&mut rng) as i64 * 3_600_000
-            + rng.gen_range(0..3_600_000);
-        let horizon = (arrival + JOURNEY_HORIZON_MS).min(self.period_end_ms - 1_000);
-        let drawn = 1 + self.pick.extra_sessions.sample(&mut rng);
-        let fits = 1
-            + ((horizon - arrival - MAX_SESSION_MS).max(0) / (MAX_SESSION_MS + MIN_SESSION_GAP_MS))
-                as usize;
-        let n = drawn.min(fits);
-
-        let plans = self.plan_sessions(
-            &mut rng,
-            n,
-            &exposed,
-            buyer,
-            added_to_cart,
-            began_checkout,
-            first_order_value,
-        );
-        let mut steps: Vec<Vec<Step>> = Vec::with_capacity(n);
-        let mut touches = Vec::with_capacity(n);
-        for (k, plan) in plans.iter().enumerate() {
-            let channel = if k == 0 || rng.gen_bool(SAME_CHANNEL_RETURN) {
-                acquisition
-            } else {
-                Channel::ALL[self.pick.returning.sample(&mut rng)]
-            };
-            touches.push(self.touch(&mut rng, channel));
-            let mut s = Vec::new();
-            self.sessions
-                .build_session(&mut rng, channel, who.favourite, plan, &mut s);
-            steps.push(s);
-        }
-
-        // Timing: sessions at least two hours apart, all inside the horizon.
-        let durations: Vec<i64> = steps.iter().map(|s| duration_ms(s)).collect();
-        if arrival + durations[0] > horizon {
-            // A late arrival on the last day: start earlier, same day.
-            arrival = horizon - durations[0];
-        }
-        let busy: i64 = durations.iter().sum::<i64>() + (n as i64 - 1) * MIN_SESSION_GAP_MS;
-        let slack = (horizon - arrival - busy).max(0) as f64;
-        let mut waits: Vec<f64> = (1..n)
-            .map(|_| self.pick.between_sessions.sample(&mut rng))
-            .collect();
-        let total_wait: f64 = waits.iter().sum();
-        if total_wait > slack {
-            waits.iter_mut().for_each(|w| *w *= slack / total_wait);
-        }
+        let who = self.identity(&mut rng, user, day);
+        let fate = self.fate(&mut rng, &who);
         let mut seq = 0u32;
-        let mut start = arrival;
-        let mut last_end = arrival;
-        for (k, s) in steps.iter().enumerate() {
-            if k > 0 {
-                start = last_end + MIN_SESSION_GAP_MS + waits[k - 1] as i64;
-            }
-            last_end = self.emit(&who, touches[k], start, s, &mut seq, events);
-        }
-
+        let (sessions, last_end) = self.journey(&mut rng, &who, day, &fate, &mut seq, events);
         let mut summary = UserSummary {
-            channel: acquisition,
+            channel: who.acquisition,
             arm: who.arm,
-            exposed,
-            buyer,
-            added_to_cart,
-            began_checkout,
-            sessions: n as u32,
-            first_purchase_ms: buyer.then_some(last_end),
-            first_order_value,
+            exposed: fate.exposed,
+            buyer: fate.buyer,
+            added_to_cart: fate.added_to_cart,
+            began_checkout: fate.began_checkout,
+            sessions,
+            first_purchase_ms: fate.buyer.then_some(last_end),
+            first_order_value: fate.first_order_value,
             repeat_purchases: 0,
             repeat_revenue: 0.0,
             repeat_shifted: 0,
@@ -345,7 +270,7 @@ impl Shop {
             null_users: 0,
             unknown: 0,
         };
-        if buyer {
+        if fate.buyer {
             self.repeat_purchases(&mut rng, &who, last_end, &mut seq, &mut summary, events);
         }
         if self.dirty {
@@ -354,21 +279,122 @@ impl Shop {
         summary
     }
 
-    /// Decides which pre-purchase session holds each planted action.
-    #[allow(clippy::too_many_arguments)]
-    fn plan_sessions(
+    /// Who the user is: acquisition channel, device, country, taste, arm.
+    fn identity(&self, rng: &mut ChaCha8Rng, user: u64, day: u32) -> Identity {
+        let acquisition = Channel::ALL[self.pick.acquisition.sample(rng)];
+        let device = self.pick.devices[acquisition.index()].sample(rng) as u8;
+        let country = self.pick.countries.sample(rng) as u8;
+        let favourite = rng.gen_range(0..CATEGORIES.len() as u8);
+        let arm = if day < self.experiment_start_day {
+            Arm::Unassigned
+        } else if rng.gen_bool(EXPERIMENT_TREATMENT_SHARE) {
+            Arm::Treatment
+        } else {
+            Arm::Control
+        };
+        Identity {
+            user,
+            acquisition,
+            device,
+            country,
+            favourite,
+            arm,
+        }
+    }
+
+    /// What the user will do: exposures, then the purchase decision they
+    /// drive, then how far a non-buyer gets in the funnel.
+    fn fate(&self, rng: &mut ChaCha8Rng, who: &Identity) -> Fate {
+        let mut exposed = [false; MICRO_COUNT];
+        for spec in &MICROS {
+            exposed[spec.micro.index()] = rng.gen_bool(prevalence(spec, who.acquisition, who.arm));
+        }
+        let buyer = rng.gen_bool(self.model.purchase_probability(who.acquisition, &exposed));
+        let added_to_cart = buyer || rng.gen_bool(NONBUYER_ADD_TO_CART);
+        let began_checkout = buyer || (added_to_cart && rng.gen_bool(NONBUYER_CHECKOUT_GIVEN_CART));
+        let first_order_value = if buyer {
+            cents(self.pick.first_order.sample(rng))
+        } else {
+            0.0
+        };
+        Fate {
+            exposed,
+            buyer,
+            added_to_cart,
+            began_checkout,
+            first_order_value,
+        }
+    }
+
+    /// The pre-purchase sessions: all within `JOURNEY_HORIZON_MS` of arrival
+    /// and before the period ends, at least two hours apart. Returns the
+    /// number of sessions and the time of the last event (the first purchase,
+    /// for buyers).
+    fn journey(
         &self,
         rng: &mut ChaCha8Rng,
-        n: usize,
-        exposed: &[bool; MICRO_COUNT],
-        buyer: bool,
-        added_to_cart: bool,
-        began_checkout: bool,
-        first_order_value: f64,
-    ) -> Vec<SessionPlan> {
+        who: &Identity,
+        day: u32,
+        fate: &Fate,
+        seq: &mut u32,
+        events: &mut Vec<Event>,
+    ) -> (u32, i64) {
+        let mut arrival = self.period_start_ms
+            + i64::from(day) * DAY_MS
+            + self.pick.hours.sample(rng) as i64 * 3_600_000
+            + rng.gen_range(0..3_600_000);
+        let horizon = (arrival + JOURNEY_HORIZON_MS).min(self.period_end_ms - 1_000);
+        let drawn = 1 + self.pick.extra_sessions.sample(rng);
+        let fits = 1
+            + ((horizon - arrival - MAX_SESSION_MS).max(0) / (MAX_SESSION_MS + MIN_SESSION_GAP_MS))
+                as usize;
+        let n = drawn.min(fits);
+
+        let plans = self.plan_sessions(rng, n, fate);
+        let mut sessions: Vec<(u8, Vec<Step>)> = Vec::with_capacity(n);
+        for (k, plan) in plans.iter().enumerate() {
+            let channel = if k == 0 || rng.gen_bool(SAME_CHANNEL_RETURN) {
+                who.acquisition
+            } else {
+                Channel::ALL[self.pick.returning.sample(rng)]
+            };
+            let touch = self.touch(rng, channel);
+            let mut steps = Vec::new();
+            self.sessions
+                .build_session(rng, channel, who.favourite, plan, &mut steps);
+            sessions.push((touch, steps));
+        }
+
+        let durations: Vec<i64> = sessions.iter().map(|s| duration_ms(&s.1)).collect();
+        if arrival + durations[0] > horizon {
+            // A late arrival on the last day: start earlier, same day.
+            arrival = horizon - durations[0];
+        }
+        let busy: i64 = durations.iter().sum::<i64>() + (n as i64 - 1) * MIN_SESSION_GAP_MS;
+        let slack = (horizon - arrival - busy).max(0) as f64;
+        let mut waits: Vec<f64> = (1..n)
+            .map(|_| self.pick.between_sessions.sample(rng))
+            .collect();
+        let total_wait: f64 = waits.iter().sum();
+        if total_wait > slack {
+            waits.iter_mut().for_each(|w| *w *= slack / total_wait);
+        }
+        let mut last_end = arrival;
+        for (k, (touch, steps)) in sessions.iter().enumerate() {
+            let start = match k {
+                0 => arrival,
+                _ => last_end + MIN_SESSION_GAP_MS + waits[k - 1] as i64,
+            };
+            last_end = self.emit(who, *touch, start, steps, seq, events);
+        }
+        (n as u32, last_end)
+    }
+
+    /// Decides which pre-purchase session holds each planted action.
+    fn plan_sessions(&self, rng: &mut ChaCha8Rng, n: usize, fate: &Fate) -> Vec<SessionPlan> {
         let mut plans = vec![SessionPlan::default(); n];
         for micro in Micro::ALL {
-            if !exposed[micro.index()] {
+            if !fate.exposed[micro.index()] {
                 continue;
             }
             let first = rng.gen_range(0..n);
@@ -390,14 +416,14 @@ impl Shop {
                 }
             }
         }
-        if buyer {
+        if fate.buyer {
             plans[n - 1].cart = Cart::Purchase {
-                revenue: first_order_value,
+                revenue: fate.first_order_value,
             };
-        } else if added_to_cart {
+        } else if fate.added_to_cart {
             let k = rng.gen_range(0..n);
             plans[k].cart = Cart::Abandon {
-                checkout: began_checkout,
+                checkout: fate.began_checkout,
             };
         }
         for plan in plans.iter_mut() {
