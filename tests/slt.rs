@@ -26,8 +26,9 @@ use sqllogictest::{DBOutput, DefaultColumnType};
 #[error("{0}")]
 pub struct SltError(String);
 
-fn err(e: impl std::fmt::Display) -> SltError {
-    SltError(format!("{e:#}"))
+fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> SltError {
+    // the whole cause chain, so a failing query shows DataFusion's message
+    SltError(format!("{:#}", anyhow::Error::new(e)))
 }
 
 struct NoEnv;
