@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod input;
+pub mod lift_config;
 pub mod manifest;
 pub mod pipeline;
 pub mod project;

@@ -42,7 +42,15 @@ impl Store for MemoryStore {
         _internal: bool,
     ) -> Result<u64> {
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
+        // Physical plans may report a field as nullable where the logical
+        // schema knows it is not (seen after window functions); the values
+        // are the same, so re-label the batches with the logical schema.
+        let batches = df
+            .collect()
+            .await?
+            .into_iter()
+            .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let table = MemTable::try_new(schema, vec![batches])?;
         ctx.deregister_table(name)?;

@@ -70,3 +70,45 @@ print("Welch: 12.5 sd 4 n 50 vs 10 sd 3 n 40",
       stats.ttest_ind_from_stats(12.5, 4, 50, 10, 3, 40, equal_var=False).pvalue)
 se = np.sqrt(4**2 / (50 * 12.5**2) + 3**2 / (40 * 10**2))
 print("mean ratio 1.25 CI", 1.25 * np.exp(-Z * se), 1.25 * np.exp(Z * se))
+
+
+def lift_row(name, x1, n1, x0, n0, users, points=10):
+    t = Table2x2(np.array([[x1, n1 - x1], [x0, n0 - x0]], dtype=float), shift_zeros=False)
+    rr_lo, rr_hi = t.riskratio_confint(0.05) if x1 and x0 else (float("nan"),) * 2
+    fisher = stats.fisher_exact([[x1, n1 - x1], [x0, n0 - x0]])[1]
+    p1, p0 = x1 / n1, x0 / n0
+    prev = n1 / users
+    opp = users * min(points / 100, 1 - prev) * (p1 - p0)
+    print(f"  {name}: prevalence {prev:.6f} p1 {p1:.6f} p0 {p0:.6f} diff {p1 - p0:.6f}")
+    print(f"    lift {t.riskratio - 1:.6f} ({rr_lo - 1:.6f}, {rr_hi - 1:.6f})"
+          f" OR {t.oddsratio if n1 > x1 else float('nan'):.6f} fisher p {fisher:.10g} opportunity {opp:.6f}")
+    return fisher
+
+
+print("\nlift.slt: video (9/12 vs 3/16), cart (8/11 vs 4/17), signup (3/3 vs 9/25); 28 users")
+ps = [lift_row("video", 9, 12, 3, 16, 28), lift_row("cart", 8, 11, 4, 17, 28), lift_row("signup", 3, 3, 9, 25, 28)]
+print("  BH q (video, cart, signup):", multipletests(ps, method="fdr_bh")[1])
+t = Table2x2(np.array([[3, 0], [9, 16]], dtype=float), shift_zeros=False)
+print("  signup risk ratio", t.riskratio, "(odds ratio undefined: b = 0)")
+print("  video strata paid_search (6/8 vs 1/6), email (3/4 vs 2/10)")
+stratified([(6, 8, 1, 6), (3, 4, 2, 10)])
+print("  cart strata paid_search (6/7 vs 1/7), email (2/4 vs 3/10)")
+stratified([(6, 7, 1, 7), (2, 4, 3, 10)])
+print("  signup strata paid_search (3/3 vs 4/11), email (0/0 vs 5/14)")
+print("    statsmodels riskratio_pooled (the email stratum has no exposed users and adds nothing):",
+      (3 * 11 / 14) / (4 * 3 / 14))
+segs = [("video paid_search", 6, 8, 1, 6), ("video email", 3, 4, 2, 10),
+        ("cart paid_search", 6, 7, 1, 7), ("cart email", 2, 4, 3, 10),
+        ("signup paid_search", 3, 3, 4, 11)]
+seg_p = []
+for name, x1, n1, x0, n0 in segs:
+    t = Table2x2(np.array([[x1, n1 - x1], [x0, n0 - x0]], dtype=float), shift_zeros=False)
+    p = stats.fisher_exact([[x1, n1 - x1], [x0, n0 - x0]])[1]
+    seg_p.append(p)
+    print(f"  {name}: lift {t.riskratio - 1:.6f} CI-1 {[v - 1 for v in t.riskratio_confint(0.05)]} fisher p {p:.10g}")
+# video's smallest expected cell is 12*12/28 = 5.14 >= 5, so lift uses the z test there
+zp = proportions_ztest([9, 3], [12, 16])[1]
+print("  video z test p", zp, "; BH q (video z, cart fisher, signup fisher):",
+      multipletests([zp, ps[1], ps[2]], method="fdr_bh")[1])
+# by segment: channel and device segments coincide (paid_search = desktop, email = mobile)
+print("  segment BH q over", seg_p * 2, ":", multipletests(seg_p * 2, method="fdr_bh")[1])
