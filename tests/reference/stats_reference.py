@@ -112,3 +112,20 @@ print("  video z test p", zp, "; BH q (video z, cart fisher, signup fisher):",
       multipletests([zp, ps[1], ps[2]], method="fdr_bh")[1])
 # by segment: channel and device segments coincide (paid_search = desktop, email = mobile)
 print("  segment BH q over", seg_p * 2, ":", multipletests(seg_p * 2, method="fdr_bh")[1])
+
+print("\nexperiments.slt: checkout_button control 500 users, treatment 600")
+print("  SRM chisquare([500, 600]) p", stats.chisquare([500, 600]).pvalue)
+for name, x1, x0 in [("purchase", 90, 50), ("video", 180, 100)]:
+    t = Table2x2(np.array([[x1, 600 - x1], [x0, 500 - x0]], dtype=float))
+    lo, hi = t.riskratio_confint(0.05)
+    print(f"  {name}: lift {t.riskratio - 1:.6f} ({lo - 1:.6f}, {hi - 1:.6f}) z p {proportions_ztest([x1, x0], [600, 500])[1]:.10g}")
+zp = [proportions_ztest([90, 50], [600, 500])[1], proportions_ztest([180, 100], [600, 500])[1]]
+print("  BH q (purchase, video)", multipletests(zp, method="fdr_bh")[1])
+# revenue per user: 20 per buyer; per-user values are 0 or 20
+ctrl = np.r_[np.full(50, 20.0), np.zeros(450)]
+trt = np.r_[np.full(90, 20.0), np.zeros(510)]
+print("  revenue per user", trt.mean(), ctrl.mean(), "sd", trt.std(ddof=1), ctrl.std(ddof=1))
+print("  Welch p", stats.ttest_ind(trt, ctrl, equal_var=False).pvalue)
+se = np.sqrt(trt.var(ddof=1) / (600 * trt.mean() ** 2) + ctrl.var(ddof=1) / (500 * ctrl.mean() ** 2))
+print("  revenue lift 0.5 CI", 1.5 * np.exp(-Z * se) - 1, 1.5 * np.exp(Z * se) - 1)
+print("  banner SRM 3 vs 9 against 1:3", stats.chisquare([3, 9], f_exp=[3, 9]).pvalue)
