@@ -212,7 +212,12 @@ fn resolve_experiments(list: &[ExperimentConfig], defs: &[Conversion]) -> Result
                 return Err(Error::setting(key("name"), "defined twice"));
             }
             let conversions = e.conversions.clone().unwrap_or_default();
-            conversions_of(&key("conversions"), &conversions, None, defs)?;
+            conversions_of(
+                &format!("experiments[{i}].conversions"),
+                &conversions,
+                None,
+                defs,
+            )?;
             let weights: Vec<(String, f64)> =
                 e.weights.clone().unwrap_or_default().into_iter().collect();
             for (variant, w) in &weights {
@@ -268,12 +273,22 @@ fn resolve_audiences(list: &[AudienceConfig], defs: &[Conversion]) -> Result<Vec
                     ))
                 }
             };
-            conversions_of(&key("micro"), &micro, Some(ConversionKind::Micro), defs)?;
+            conversions_of(
+                &format!("audiences[{i}].micro"),
+                &micro,
+                Some(ConversionKind::Micro),
+                defs,
+            )?;
             let macros = a
                 .macros
                 .clone()
                 .unwrap_or_else(|| names_of(defs, ConversionKind::Macro));
-            conversions_of(&key("macro"), &macros, Some(ConversionKind::Macro), defs)?;
+            conversions_of(
+                &format!("audiences[{i}].macro"),
+                &macros,
+                Some(ConversionKind::Macro),
+                defs,
+            )?;
             let exclude = match a.exclude_converted.as_deref().unwrap_or("window") {
                 "window" => "window",
                 "ever" => "ever",
@@ -556,7 +571,7 @@ mod tests {
             ("[[audiences]]\nname = \"a\"\n", "audiences[0].micro"),
             ("[[audiences]]\nname = \"a\"\nmicro = [\"purchase\"]\n", "audiences[0].micro[0]"),
             ("[[audiences]]\nname = \"a\"\nmicro = [\"add_to_cart\"]\nexclude_converted = \"never\"\n", "audiences[0].exclude_converted"),
-            ("[[experiments]]\nname = \"x\"\nconversions = [\"nope\"]\n", "experiments[0].conversions (x)[0]"),
+            ("[[experiments]]\nname = \"x\"\nconversions = [\"nope\"]\n", "experiments[0].conversions[0]"),
             ("[[experiments]]\nname = \"x\"\nweights = { a = 0 }\n", "experiments[0].weights.a"),
         ] {
             let err = resolve_text(text).unwrap_err().to_string();

@@ -18,6 +18,10 @@ use crate::common::{stderr, stdout};
 
 /// The SQL `when` of each planted micro conversion (the truth gives SQL for
 /// event conditions and prose for the dwell one).
+/// exposed, exposed converters, unexposed, unexposed converters, RR, lower,
+/// upper, q-value.
+type CrudeRow = (i64, i64, i64, i64, f64, f64, f64, f64);
+
 fn when_of(name: &str, definition: &str) -> String {
     if definition.starts_with("event_name") {
         definition.to_string()
@@ -102,7 +106,7 @@ async fn planted_effects_are_recovered_from_the_sample() {
          FROM micro_conversion_lift_adjusted",
     )
     .await;
-    let mut crude: BTreeMap<String, (i64, i64, i64, i64, f64, f64, f64, f64)> = BTreeMap::new();
+    let mut crude: BTreeMap<String, CrudeRow> = BTreeMap::new();
     for b in &lift {
         for r in 0..b.num_rows() {
             crude.insert(
