@@ -10,6 +10,28 @@ pub static BUNDLED: &[(&str, &str)] = &[
     ),
     ("daily_kpis.sql", include_str!("../queries/daily_kpis.sql")),
     (
+        "experiments.sql",
+        include_str!("../queries/experiments.sql"),
+    ),
+    ("lift_cells.sql", include_str!("../queries/lift_cells.sql")),
+    ("lift_users.sql", include_str!("../queries/lift_users.sql")),
+    (
+        "micro_conversion_lift.sql",
+        include_str!("../queries/micro_conversion_lift.sql"),
+    ),
+    (
+        "micro_conversion_lift_adjusted.sql",
+        include_str!("../queries/micro_conversion_lift_adjusted.sql"),
+    ),
+    (
+        "micro_conversion_lift_by_segment.sql",
+        include_str!("../queries/micro_conversion_lift_by_segment.sql"),
+    ),
+    (
+        "retargeting_audiences.sql",
+        include_str!("../queries/retargeting_audiences.sql"),
+    ),
+    (
         "session_events.sql",
         include_str!("../queries/session_events.sql"),
     ),

@@ -16,6 +16,7 @@ pub mod error;
 pub mod functions;
 pub mod generate;
 pub mod input;
+pub mod lift_config;
 pub mod manifest;
 pub mod mem;
 pub mod pipeline;

@@ -26,9 +26,14 @@ use sqllogictest::{DBOutput, DefaultColumnType};
 #[error("{0}")]
 pub struct SltError(String);
 
-fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> SltError {
-    // the whole cause chain, so a failing query shows DataFusion's message
-    SltError(format!("{:#}", anyhow::Error::new(e)))
+fn err(e: impl std::error::Error) -> SltError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    SltError(message)
 }
 
 struct NoEnv;
