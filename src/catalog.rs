@@ -21,6 +21,7 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "channel_rules",
     "pageview_events",
     "run_params",
+    crate::attribution_config::COSTS_TABLE,
 ];
 
 fn text_table(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Result<Arc<MemTable>> {
@@ -120,6 +121,7 @@ pub fn register(
         .map(|(k, v)| vec![Some(k.clone()), Some(v.to_string())])
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
+    crate::attribution_config::register(ctx, &settings.attribution)?;
     Ok(())
 }
 
@@ -160,6 +162,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
             ScalarValue::Int64(Some(settings.engaged_pageviews)),
         ),
     ];
+    p.extend(crate::attribution_config::params(&settings.attribution));
     p.extend(settings.params.iter().cloned());
     p
 }
