@@ -59,5 +59,5 @@ SELECT
   session_start,
   channel,
   campaign,
-  COALESCE(LAG(channel) OVER (PARTITION BY user_id ORDER BY touch_seq) <> channel, true) AS new_channel
+  touch_seq = 1 OR LAG(channel) OVER (PARTITION BY user_id ORDER BY touch_seq) <> channel AS new_channel
 FROM numbered

@@ -10,15 +10,33 @@ point), and prints P(conversion), every removal effect and the credits.
 from fractions import Fraction as F
 from collections import defaultdict
 
-# (path, conversions, nulls, revenue): the loop example of the unit test
-# `loop_example_matches_exact_fractions` and of tests/slt/markov.slt.
-PATHS = [
-    ("A > B > A", 3, 1, 300),
-    ("A > C", 1, 2, 50),
-    ("B > B > C", 2, 0, 80),
-    ("C > A", 0, 4, 0),
-    ("B", 1, 3, 20),
-]
+# (path, conversions, nulls, revenue)
+DATASETS = {
+    # the loop example of the unit test `loop_example_matches_exact_fractions`
+    # and of tests/slt/markov.slt
+    "loop": [
+        ("A > B > A", 3, 1, 300),
+        ("A > C", 1, 2, 50),
+        ("B > B > C", 2, 0, 80),
+        ("C > A", 0, 4, 0),
+        ("B", 1, 3, 20),
+    ],
+    # tests/slt/attribution.slt: the paths read off its raw_events by hand,
+    # one per purchase (touchpoints within 30 days) and one per user who
+    # never bought (sessions within 30 days of their last one)
+    "attribution.slt": [
+        ("paid_search", 1, 0, 100),                                  # a1
+        ("organic > email", 1, 0, 60),                               # a2
+        ("organic > paid_search > direct", 1, 0, 90),                # a3
+        ("referral > organic > organic > email > paid_search", 1, 0, 200),  # a4
+        ("email > direct", 1, 0, 40),                                # a5 (organic 30d+1s: out)
+        ("organic", 1, 0, 25),                                       # a6, 1st purchase
+        ("organic > email", 1, 0, 35),                               # a6, 2nd purchase
+        ("organic > organic > email", 0, 1, 0),                      # n1
+        ("organic > email > organic > referral > direct > email > paid_search", 0, 1, 0),  # n2
+        ("direct > direct > organic > email > referral > paid_search", 0, 1, 0),  # n3
+    ],
+}
 
 
 def solve(a, b):
@@ -64,19 +82,25 @@ def prob(q, r, s, removed=None):
     return sum(si * xi for si, xi in zip(s, x))
 
 
-def main():
-    names, q, r, s = chain(PATHS)
+def report(title, paths):
+    print(f"== {title}")
+    names, q, r, s = chain(paths)
     p = prob(q, r, s)
     print("P(conversion) =", p)
     re = {n: 1 - prob(q, r, s, i) / p for i, n in enumerate(names)}
     total = sum(re.values())
-    conversions = sum(c for _, c, _, _ in PATHS)
-    revenue = sum(v for *_, v in PATHS)
+    conversions = sum(c for _, c, _, _ in paths)
+    revenue = sum(v for *_, v in paths)
     for n in names:
         share = re[n] / total
         print(f"{n}: removal_effect = {re[n]} = {float(re[n]):.12f}, "
               f"credited conversions = {share * conversions} = {float(share * conversions):.12f}, "
               f"credited revenue = {share * revenue} = {float(share * revenue):.12f}")
+
+
+def main():
+    for title, paths in DATASETS.items():
+        report(title, paths)
 
 
 if __name__ == "__main__":
