@@ -40,7 +40,7 @@ touches AS (
 numbered AS (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY conversion_id ORDER BY touch_time, session_id) AS touch_seq,
+    CAST(ROW_NUMBER() OVER (PARTITION BY conversion_id ORDER BY touch_time, session_id) AS BIGINT) AS touch_seq,
     COUNT(*) OVER (PARTITION BY conversion_id) AS touches,
     -- relative to the nearest touch (weight 1), so the sum never underflows to 0
     power(0.5, (seconds_before - MIN(seconds_before) OVER (PARTITION BY conversion_id))

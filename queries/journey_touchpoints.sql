@@ -47,7 +47,7 @@ touches AS (
 numbered AS (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY session_start, session_id) AS touch_seq
+    CAST(ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY session_start, session_id) AS BIGINT) AS touch_seq
   FROM touches
 )
 SELECT
