@@ -1,4 +1,4 @@
--- grain: one row per macro conversion x touchpoint x model
+-- grain: one row per attributed macro conversion x touchpoint x model
 -- description: Credit of every touchpoint (session) for every macro
 -- conversion under five rule-based models. first_touch: all to the first
 -- touch; last_touch: all to the last; linear: 1/n each; position_based:
@@ -7,6 +7,8 @@
 -- 1, two touches split first:last); time_decay: proportional to
 -- 2^(-days before the conversion / half-life). credit sums to 1 per
 -- conversion and model; credited_revenue = credit x conversion_value.
+-- Every macro conversion is attributed, or each user's first only with
+-- [attribution] conversions = "first" (conversion_number: the user's n-th).
 WITH models AS (
   SELECT column1 AS model
   FROM (VALUES ('first_touch'), ('last_touch'), ('linear'), ('position_based'), ('time_decay')) v
@@ -38,6 +40,7 @@ SELECT
   conversion,
   user_id,
   conversion_time,
+  conversion_number,
   value AS conversion_value,
   model,
   touch_seq,

@@ -1,23 +1,33 @@
--- grain: one row per macro conversion x touchpoint
--- description: The touchpoints of every macro conversion: the user's
+-- grain: one row per attributed macro conversion x touchpoint
+-- description: The touchpoints of every macro conversion (of each user's
+-- first one only when [attribution] conversions = "first"): the user's
 -- sessions that started at most $attribution_lookback_seconds before the
 -- conversion (the boundary included) and not after it, plus the session the
 -- conversion happened in. conversion_id is '<conversion>:<event_id>' (or
 -- '<conversion>:<session_id>' for session-scope conversions). touch_seq
--- orders the touches by session start (ties by session_id).
+-- orders the touches by session start (ties by session_id);
+-- conversion_number is the user's n-th macro conversion (by time).
 -- decay_credit is the time-decay credit: 2^(-seconds_before / half-life),
 -- normalised over the conversion's touches.
 -- output: internal
-WITH conv AS (
+WITH numbered_conversions AS (
   SELECT
     conversion || ':' || COALESCE(event_id, session_id) AS conversion_id,
     conversion,
     user_id,
     session_id,
     conversion_time,
-    COALESCE(value, 0.0) AS value
+    COALESCE(value, 0.0) AS value,
+    CAST(ROW_NUMBER() OVER (
+      PARTITION BY user_id ORDER BY conversion_time, conversion, event_id, session_id
+    ) AS BIGINT) AS conversion_number
   FROM conversions
   WHERE kind = 'macro'
+),
+conv AS (
+  SELECT *
+  FROM numbered_conversions
+  WHERE conversion_number = 1 OR NOT $attribute_first_conversion_only
 ),
 touches AS (
   SELECT
@@ -25,6 +35,7 @@ touches AS (
     c.conversion,
     c.user_id,
     c.conversion_time,
+    c.conversion_number,
     c.value,
     s.session_id,
     s.session_start AS touch_time,

@@ -13,7 +13,7 @@ WITH first_macro AS (
   FROM (
     SELECT
       user_id, session_id, conversion_time,
-      ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY conversion_time, conversion, event_id) AS n
+      ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY conversion_time, conversion, event_id, session_id) AS n
     FROM conversions
     WHERE kind = 'macro'
   ) m

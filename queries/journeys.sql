@@ -12,7 +12,7 @@ WITH macro AS (
     user_id,
     conversion_time,
     COALESCE(value, 0.0) AS value,
-    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY conversion_time, conversion, event_id) AS n
+    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY conversion_time, conversion, event_id, session_id) AS n
   FROM conversions
   WHERE kind = 'macro'
 ),

@@ -1,13 +1,13 @@
 -- grain: one row per channel
 -- description: First-order Markov chain attribution, computed exactly by
--- markov_attribution() (absorbing-chain linear solve, no simulation). Paths:
--- one per macro conversion (its touchpoints' channels, see attribution) and
--- one per user who never converted (their journey's touchpoints, see
--- journeys) as a null path. removal_effect: the relative drop in the
--- conversion probability when the channel is removed; removal_share: its
--- share of the sum of removal effects; credited_conversions and
--- credited_revenue: that share of all conversions and revenue (they sum to
--- the totals).
+-- markov_attribution() (absorbing-chain linear solve, no simulation).
+-- Paths: one per attributed macro conversion (its touchpoints' channels,
+-- see attribution) and, as null paths, one per user who never converted
+-- (their journey's touchpoints, see journeys). removal_effect: the relative
+-- drop in the conversion probability when the channel is removed;
+-- removal_share: its share of the sum of removal effects;
+-- credited_conversions and credited_revenue: that share of all attributed
+-- conversions and their revenue (so they sum to the totals).
 WITH converting AS (
   SELECT
     array_agg(channel ORDER BY touch_seq) AS path,

@@ -47,6 +47,9 @@ pub struct AttributionConfig {
     pub time_decay_half_life: Option<String>,
     /// `position_based` weights of the first, middle and last touches.
     pub position_weights: Option<Vec<f64>>,
+    /// Which macro conversions are attributed: `all` (default) or `first`
+    /// (each user's first only: new-customer acquisition).
+    pub conversions: Option<String>,
     /// Parquet or CSV file with columns day, channel, campaign (optional), cost.
     pub cost_file: Option<String>,
     /// Inline cost rows.
@@ -98,6 +101,8 @@ pub struct AttributionSettings {
     pub half_life_seconds: i64,
     /// first, middle, last; non-negative, summing to 1.
     pub position_weights: [f64; 3],
+    /// Attribute only each user's first macro conversion.
+    pub first_conversion_only: bool,
     pub max_path_length: i64,
     pub max_paths: i64,
     pub edge_node: EdgeNode,
@@ -111,6 +116,7 @@ impl Default for AttributionSettings {
             lookback_seconds: 30 * 86_400,
             half_life_seconds: 7 * 86_400,
             position_weights: [0.4, 0.2, 0.4],
+            first_conversion_only: false,
             max_path_length: 5,
             max_paths: 1000,
             edge_node: EdgeNode::EventName,
@@ -150,6 +156,16 @@ pub fn resolve(
         None => d.position_weights,
         Some(w) => position_weights(w)?,
     };
+    let first_conversion_only = match attribution.conversions.as_deref() {
+        None | Some("all") => false,
+        Some("first") => true,
+        Some(other) => {
+            return Err(Error::setting(
+                "attribution.conversions",
+                format!("`{other}` is not all or first"),
+            ))
+        }
+    };
     let max_path_length = journeys.max_path_length.unwrap_or(d.max_path_length);
     if max_path_length < 2 {
         return Err(Error::setting(
@@ -187,6 +203,7 @@ pub fn resolve(
         lookback_seconds,
         half_life_seconds,
         position_weights,
+        first_conversion_only,
         max_path_length,
         max_paths,
         edge_node,
@@ -363,6 +380,10 @@ pub fn params(s: &AttributionSettings) -> Vec<(String, ScalarValue)> {
         float("position_first_weight", first),
         float("position_middle_weight", middle),
         float("position_last_weight", last),
+        (
+            "attribute_first_conversion_only".to_string(),
+            ScalarValue::Boolean(Some(s.first_conversion_only)),
+        ),
         int("max_path_length", s.max_path_length),
         int("max_paths", s.max_paths),
         (
@@ -437,13 +458,14 @@ mod tests {
         let s = resolve_toml(
             "[journeys]\nmax_path_length = 3\nmax_paths = 7\nedge_node = \"page\"\n\
              [attribution]\nlookback = \"14d\"\ntime_decay_half_life = \"1d\"\n\
-             position_weights = [0.3, 0.4, 0.3]\n\
+             position_weights = [0.3, 0.4, 0.3]\nconversions = \"first\"\n\
              [[attribution.costs]]\nday = \"2026-03-01\"\nchannel = \"paid_search\"\ncost = 12.5\n",
         )
         .unwrap();
         assert_eq!(s.lookback_seconds, 14 * 86_400);
         assert_eq!(s.half_life_seconds, 86_400);
         assert_eq!(s.position_weights, [0.3, 0.4, 0.3]);
+        assert!(s.first_conversion_only);
         assert_eq!((s.max_path_length, s.max_paths), (3, 7));
         assert_eq!(s.edge_node, EdgeNode::Page);
         let costs = s.costs.unwrap();
@@ -475,6 +497,10 @@ mod tests {
             ("[journeys]\nmax_path_length = 1\n", "journeys.max_path_length"),
             ("[journeys]\nmax_paths = 0\n", "journeys.max_paths"),
             ("[journeys]\nedge_node = \"url\"\n", "journeys.edge_node"),
+            (
+                "[attribution]\nconversions = \"repeat\"\n",
+                "attribution.conversions",
+            ),
             (
                 "[[attribution.costs]]\nday = \"March\"\nchannel = \"x\"\ncost = 1.0\n",
                 "attribution.costs[0].day",
