@@ -39,11 +39,17 @@ visits AS (
   LEFT JOIN orders o ON s.user_id = o.user_id
   GROUP BY s.user_id
 ),
+-- distinct channels counted from (user, channel) groups: COUNT(DISTINCT)
+-- next to other aggregates keeps a hash set per user
+channels AS (
+  SELECT user_id, COUNT(*) AS distinct_channels
+  FROM (SELECT DISTINCT user_id, channel FROM journey_touchpoints) d
+  GROUP BY user_id
+),
 paths AS (
   SELECT
     user_id,
     COUNT(*) AS touchpoints,
-    COUNT(DISTINCT channel) AS distinct_channels,
     last_value(channel ORDER BY touch_seq) AS last_touch_channel,
     string_agg(channel, ' > ' ORDER BY touch_seq) FILTER (WHERE new_channel) AS path,
     SUM(CASE WHEN new_channel THEN 1 ELSE 0 END) AS path_length
@@ -65,9 +71,10 @@ SELECT
   COALESCE(o.conversions, 0) AS conversions,
   COALESCE(o.first_order_revenue, 0.0) AS first_order_revenue,
   COALESCE(o.total_revenue, 0.0) AS total_revenue,
-  p.distinct_channels,
+  c.distinct_channels,
   p.path_length,
   p.path
 FROM visits v
 JOIN paths p ON v.user_id = p.user_id
+JOIN channels c ON v.user_id = c.user_id
 LEFT JOIN orders o ON v.user_id = o.user_id

@@ -39,14 +39,26 @@ edges AS (
   FROM steps
   WHERE is_last
 ),
+-- per session first, so distinct sessions need no hash set per edge
+per_session AS (
+  SELECT
+    from_node,
+    to_node,
+    session_id,
+    COUNT(*) AS transitions,
+    SUM(seconds) AS seconds,
+    COUNT(seconds) AS timed
+  FROM edges
+  GROUP BY from_node, to_node, session_id
+),
 counted AS (
   SELECT
     from_node,
     to_node,
-    COUNT(*) AS transitions,
-    COUNT(DISTINCT session_id) AS sessions,
-    AVG(seconds) AS avg_seconds
-  FROM edges
+    SUM(transitions) AS transitions,
+    COUNT(*) AS sessions,
+    SUM(seconds) / SUM(timed) AS avg_seconds
+  FROM per_session
   GROUP BY from_node, to_node
 ),
 outgoing AS (

@@ -494,7 +494,10 @@ mod tests {
                 "[attribution]\nposition_weights = [0.0, 1.0, 0.0]\n",
                 "attribution.position_weights",
             ),
-            ("[journeys]\nmax_path_length = 1\n", "journeys.max_path_length"),
+            (
+                "[journeys]\nmax_path_length = 1\n",
+                "journeys.max_path_length",
+            ),
             ("[journeys]\nmax_paths = 0\n", "journeys.max_paths"),
             ("[journeys]\nedge_node = \"url\"\n", "journeys.edge_node"),
             (

@@ -225,10 +225,12 @@ impl Chain {
     /// channel) as probabilities.
     fn matrices(&self) -> (DMatrix<f64>, DVector<f64>, DVector<f64>) {
         let n = self.names.len();
-        let mut out = vec![0.0; n];
-        for i in 0..n {
-            out[i] = self.conv[i] + self.null[i];
-        }
+        let mut out: Vec<f64> = self
+            .conv
+            .iter()
+            .zip(&self.null)
+            .map(|(c, x)| c + x)
+            .collect();
         for (&(a, _), &w) in &self.edges {
             out[a] += w;
         }
@@ -375,7 +377,10 @@ mod tests {
         for (r, (name, re, conv)) in result.iter().zip(expected) {
             assert_eq!(r.channel, *name);
             assert!(close(r.removal_effect, *re), "{name}: RE {r:?} != {re}");
-            assert!(close(r.conversions, *conv), "{name}: credit {r:?} != {conv}");
+            assert!(
+                close(r.conversions, *conv),
+                "{name}: credit {r:?} != {conv}"
+            );
         }
     }
 
@@ -452,7 +457,10 @@ mod tests {
         assert!(close(result[0].revenue, 4_326_525.0 / 24_268.0));
     }
 
-    fn random_chain(rng: &mut ChaCha8Rng) -> (Chain, Vec<(Vec<String>, f64, f64, f64)>) {
+    /// A path with its conversions, nulls and revenue.
+    type WeightedPath = (Vec<String>, f64, f64, f64);
+
+    fn random_chain(rng: &mut ChaCha8Rng) -> (Chain, Vec<WeightedPath>) {
         let channels = rng.gen_range(1..=8);
         let mut c = Chain::new();
         let mut paths = Vec::new();

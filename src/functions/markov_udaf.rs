@@ -35,7 +35,9 @@ use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::{format_state_name, AggregateOrderSensitivity};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 
 use super::markov::{Chain, Target};
 
@@ -217,7 +219,6 @@ impl Accumulator for MarkovAccumulator {
             return exec_err!("{NAME}: missing arguments");
         };
         let paths = paths.as_list::<i32>();
-        let mut path: Vec<String> = Vec::new();
         for row in 0..paths.len() {
             if paths.is_null(row) {
                 continue;
@@ -243,8 +244,7 @@ impl Accumulator for MarkovAccumulator {
             if items.null_count() > 0 {
                 return exec_err!("{NAME}: argument 1 (path) contains a NULL channel");
             }
-            path.clear();
-            path.extend(items.iter().flatten().map(str::to_string));
+            let path: Vec<&str> = items.iter().flatten().collect();
             self.chain
                 .add_path(&path, conversions, nulls, revenue.unwrap_or(0.0));
         }
@@ -332,7 +332,10 @@ impl Accumulator for MarkovAccumulator {
             let k = kind.value(row);
             let w = weight.value(row);
             let (f, t) = (f.as_string::<i32>(), t.as_string::<i32>());
-            let (k, w) = (k.as_primitive::<Int8Type>(), w.as_primitive::<Float64Type>());
+            let (k, w) = (
+                k.as_primitive::<Int8Type>(),
+                w.as_primitive::<Float64Type>(),
+            );
             for i in 0..f.len() {
                 let source = (!f.is_null(i)).then(|| f.value(i));
                 let target = match k.value(i) {
