@@ -22,6 +22,12 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "pageview_events",
     "run_params",
     crate::attribution_config::COSTS_TABLE,
+    "lift_purchase_steps",
+    "experiment_definitions",
+    "experiment_conversions",
+    "experiment_weights",
+    "audience_definitions",
+    "audience_conversions",
 ];
 
 fn text_table(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Result<Arc<MemTable>> {
@@ -122,6 +128,7 @@ pub fn register(
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
     crate::attribution_config::register(ctx, &settings.attribution)?;
+    crate::lift_config::register(ctx, &settings.lift)?;
     Ok(())
 }
 
@@ -163,6 +170,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
         ),
     ];
     p.extend(crate::attribution_config::params(&settings.attribution));
+    p.extend(crate::lift_config::params(&settings.lift, as_of));
     p.extend(settings.params.iter().cloned());
     p
 }

@@ -5,6 +5,7 @@
 //! result is published as Parquet with a run manifest. See `DESIGN.md`.
 
 pub mod attribution_config;
+pub mod bundled;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod functions;
 pub mod generate;
 pub mod input;
+pub mod lift_config;
 pub mod manifest;
 pub mod mem;
 pub mod pipeline;

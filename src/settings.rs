@@ -82,6 +82,7 @@ pub struct Settings {
     pub max_row_group_size: usize,
     pub datafusion: Vec<(String, String)>,
     pub params: Vec<(String, ScalarValue)>,
+    pub lift: crate::lift_config::LiftSettings,
 }
 
 /// Environment lookup, injectable for tests.
@@ -236,6 +237,7 @@ impl Settings {
         let params = resolve_params(&config)?;
         let attribution =
             crate::attribution_config::resolve(&config.journeys, &config.attribution, &rel)?;
+        let lift = crate::lift_config::resolve(&config, &conversions)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
             return Err(Error::setting(
@@ -269,6 +271,7 @@ impl Settings {
             max_row_group_size: config.output.max_row_group_size.unwrap_or(1 << 20),
             datafusion,
             params,
+            lift,
             config,
         })
     }
@@ -384,7 +387,7 @@ fn toml_to_string(v: &toml::Value) -> String {
     }
 }
 
-fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

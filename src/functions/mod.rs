@@ -4,6 +4,7 @@
 
 pub mod markov;
 pub mod markov_udaf;
+pub mod stats;
 pub mod time;
 
 use datafusion::prelude::SessionContext;
@@ -12,4 +13,5 @@ use datafusion::prelude::SessionContext;
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
     ctx.register_udaf(markov_udaf::markov_attribution_udaf());
+    stats::register(ctx);
 }
