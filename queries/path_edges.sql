@@ -17,27 +17,37 @@ WITH nodes AS (
     ) AS node
   FROM session_events
 ),
+-- one global order with neighbour checks instead of a window per session
+-- (much faster with millions of sessions; see session_events)
 steps AS (
   SELECT
     session_id,
     node,
     event_time,
-    LAG(node) OVER (PARTITION BY session_id ORDER BY event_seq) AS prev_node,
-    LAG(event_time) OVER (PARTITION BY session_id ORDER BY event_seq) AS prev_time,
-    LEAD(node) OVER (PARTITION BY session_id ORDER BY event_seq) IS NULL AS is_last
+    LAG(session_id) OVER w AS prev_session,
+    LAG(node) OVER w AS prev_node,
+    LAG(event_time) OVER w AS prev_time,
+    LEAD(session_id) OVER w AS next_session
   FROM nodes
+  WINDOW w AS (ORDER BY session_id, event_seq)
 ),
+-- each step gives its edge (k = 1) and, after a session's last event, the
+-- exit edge (k = 2): one pass over steps instead of a UNION reading it twice
 edges AS (
   SELECT
     session_id,
-    COALESCE(prev_node, '(entry)') AS from_node,
-    node AS to_node,
-    (CAST(event_time AS BIGINT) - CAST(prev_time AS BIGINT)) / 1e6 AS seconds
+    CASE
+      WHEN k = 2 THEN node
+      WHEN prev_session = session_id THEN prev_node
+      ELSE '(entry)'
+    END AS from_node,
+    CASE WHEN k = 2 THEN '(exit)' ELSE node END AS to_node,
+    CASE WHEN k = 1 AND prev_session = session_id
+      THEN (CAST(event_time AS BIGINT) - CAST(prev_time AS BIGINT)) / 1e6
+    END AS seconds
   FROM steps
-  UNION ALL
-  SELECT session_id, node, '(exit)', CAST(NULL AS DOUBLE)
-  FROM steps
-  WHERE is_last
+  CROSS JOIN (VALUES (1), (2)) AS v(k)
+  WHERE k = 1 OR next_session IS DISTINCT FROM session_id
 ),
 -- per session first, so distinct sessions need no hash set per edge
 per_session AS (
