@@ -21,6 +21,7 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "channel_rules",
     "pageview_events",
     "run_params",
+    crate::attribution_config::COSTS_TABLE,
     "lift_purchase_steps",
     "experiment_definitions",
     "experiment_conversions",
@@ -126,6 +127,7 @@ pub fn register(
         .map(|(k, v)| vec![Some(k.clone()), Some(v.to_string())])
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
+    crate::attribution_config::register(ctx, &settings.attribution)?;
     crate::lift_config::register(ctx, &settings.lift)?;
     Ok(())
 }
@@ -167,6 +169,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
             ScalarValue::Int64(Some(settings.engaged_pageviews)),
         ),
     ];
+    p.extend(crate::attribution_config::params(&settings.attribution));
     p.extend(crate::lift_config::params(&settings.lift, as_of));
     p.extend(settings.params.iter().cloned());
     p

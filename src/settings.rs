@@ -71,6 +71,8 @@ pub struct Settings {
     pub engaged_pageviews: i64,
     pub conversions: Vec<Conversion>,
     pub channel_rules: Vec<ChannelRule>,
+    /// `[journeys]` and `[attribution]`.
+    pub attribution: crate::attribution_config::AttributionSettings,
     pub query_dirs: Vec<PathBuf>,
     pub out_dir: PathBuf,
     pub as_of: Option<NaiveDate>,
@@ -233,6 +235,8 @@ impl Settings {
             .map(|(k, v)| (k.clone(), toml_to_string(v)))
             .collect();
         let params = resolve_params(&config)?;
+        let attribution =
+            crate::attribution_config::resolve(&config.journeys, &config.attribution, &rel)?;
         let lift = crate::lift_config::resolve(&config, &conversions)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
@@ -257,6 +261,7 @@ impl Settings {
             engaged_pageviews: i64::from(config.sessions.engaged_pageviews.unwrap_or(2)),
             conversions,
             channel_rules,
+            attribution,
             query_dirs,
             out_dir,
             as_of,

@@ -36,6 +36,17 @@ fn err(e: impl std::error::Error) -> SltError {
     SltError(message)
 }
 
+/// A microconv error with its cause chain (which query failed, and why).
+fn err_chain(e: microconv::Error) -> SltError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    SltError(text)
+}
+
 struct NoEnv;
 impl Env for NoEnv {
     fn var(&self, _: &str) -> Option<String> {
@@ -81,12 +92,12 @@ impl Db {
         .map_err(err)?;
         let prepared = pipeline::prepare(&self.ctx, &settings, mapped, &MemoryStore)
             .await
-            .map_err(err)?;
+            .map_err(err_chain)?;
         let nodes = pipeline::plan(&self.ctx, &settings, &[]).map_err(err)?;
         for node in &nodes {
             pipeline::run_node(&self.ctx, node, &settings, &prepared.params, &MemoryStore)
                 .await
-                .map_err(err)?;
+                .map_err(err_chain)?;
         }
         Ok(())
     }
