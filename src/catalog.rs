@@ -160,6 +160,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
             ScalarValue::Int64(Some(settings.engaged_pageviews)),
         ),
     ];
+    p.extend(settings.clv.params());
     p.extend(settings.params.iter().cloned());
     p
 }

@@ -80,6 +80,7 @@ pub struct Settings {
     pub max_row_group_size: usize,
     pub datafusion: Vec<(String, String)>,
     pub params: Vec<(String, ScalarValue)>,
+    pub clv: crate::clv_config::ClvSettings,
 }
 
 /// Environment lookup, injectable for tests.
@@ -232,6 +233,7 @@ impl Settings {
             .map(|(k, v)| (k.clone(), toml_to_string(v)))
             .collect();
         let params = resolve_params(&config)?;
+        let clv = crate::clv_config::ClvSettings::from_config(&config.clv)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
             return Err(Error::setting(
@@ -264,6 +266,7 @@ impl Settings {
             max_row_group_size: config.output.max_row_group_size.unwrap_or(1 << 20),
             datafusion,
             params,
+            clv,
             config,
         })
     }

@@ -7,7 +7,8 @@ use crate::common::{stderr, Project};
 
 /// table -> [(column, type)] parsed from the markdown.
 fn documented() -> BTreeMap<String, Vec<(String, String)>> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tables.md")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tables.md")).unwrap();
     let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
@@ -17,7 +18,9 @@ fn documented() -> BTreeMap<String, Vec<(String, String)>> {
         } else if let (Some(t), Some(row)) = (&current, line.strip_prefix("| ")) {
             let cells: Vec<&str> = row.split(" | ").map(str::trim).collect();
             if cells.len() >= 2 && cells[0] != "column" && !cells[0].starts_with("---") {
-                out.get_mut(t).unwrap().push((cells[0].to_string(), cells[1].to_string()));
+                out.get_mut(t)
+                    .unwrap()
+                    .push((cells[0].to_string(), cells[1].to_string()));
             }
         }
     }
@@ -29,8 +32,10 @@ fn docs_match_the_output_schemas() {
     let p = Project::new();
     let o = p.run(&["run"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(p.path("out/_manifests/latest.json")).unwrap()).unwrap();
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path("out/_manifests/latest.json")).unwrap(),
+    )
+    .unwrap();
     let docs = documented();
     let mut real: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for t in m["tables"].as_array().unwrap() {
@@ -38,15 +43,28 @@ fn docs_match_the_output_schemas() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| (c["name"].as_str().unwrap().to_string(), c["type"].as_str().unwrap().to_string()))
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["type"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         real.insert(t["name"].as_str().unwrap().to_string(), cols);
     }
     for (table, cols) in &real {
-        let doc = docs.get(table).unwrap_or_else(|| panic!("table `{table}` is not documented in docs/tables.md"));
-        assert_eq!(doc, cols, "docs/tables.md disagrees with the schema of `{table}`");
+        let doc = docs
+            .get(table)
+            .unwrap_or_else(|| panic!("table `{table}` is not documented in docs/tables.md"));
+        assert_eq!(
+            doc, cols,
+            "docs/tables.md disagrees with the schema of `{table}`"
+        );
     }
     for table in docs.keys() {
-        assert!(real.contains_key(table), "docs/tables.md documents `{table}`, which the run does not write");
+        assert!(
+            real.contains_key(table),
+            "docs/tables.md documents `{table}`, which the run does not write"
+        );
     }
 }

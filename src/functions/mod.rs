@@ -2,6 +2,7 @@
 //! to a `SessionContext`; it depends on no process-global state, so any
 //! executor (local or distributed) can call it.
 
+pub mod clv;
 pub mod time;
 
 use datafusion::prelude::SessionContext;
@@ -9,4 +10,5 @@ use datafusion::prelude::SessionContext;
 /// Register every microconv function into `ctx`.
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
+    clv::register(ctx);
 }
