@@ -6,7 +6,13 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=queries");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    // checkouts sharing one target directory share this script's output:
+    // run again whenever cargo is started from another directory
+    println!("cargo:rerun-if-env-changed=PWD");
+    // read at run time: a build-script binary compiled for one checkout may
+    // be reused for another that shares the target directory
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&root).join("queries");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("queries/ directory")
         .filter_map(|e| e.ok())

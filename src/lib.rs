@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod clv_after;
 pub mod clv_config;
 pub mod commands;
 pub mod config;

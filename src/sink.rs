@@ -41,8 +41,11 @@ impl Store for MemoryStore {
         df: DataFrame,
         _internal: bool,
     ) -> Result<u64> {
-        let schema = Arc::new(df.schema().as_arrow().clone());
+        let logical = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
+        // the executed plan may know a column is never NULL where the logical
+        // plan does not (a `$param` becomes a literal), so take its schema
+        let schema = batches.first().map_or(logical, |b| b.schema());
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let table = MemTable::try_new(schema, vec![batches])?;
         ctx.deregister_table(name)?;
