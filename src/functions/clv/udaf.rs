@@ -193,9 +193,12 @@ impl FitAccumulator {
     }
 
     fn fit(&self) -> (Option<Fit>, f64) {
-        let rows = self
-            .groups
-            .iter()
+        // sorted, so the sums inside the fit (and so its result, to the last
+        // bit) do not depend on hash or partition order
+        let mut sorted: Vec<(&[u64; 3], &f64)> = self.groups.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let rows = sorted
+            .into_iter()
             .map(|(k, n)| (k.iter().map(|b| f64::from_bits(*b)).collect::<Vec<_>>(), *n));
         match self.model {
             Model::BgNbd => {
