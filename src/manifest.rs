@@ -23,7 +23,11 @@ pub struct Manifest {
     pub config: serde_json::Value,
     pub inputs: Vec<InputFile>,
     pub input_rows: InputCounts,
+    pub input_seconds: f64,
+    pub input_peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
+    /// Tables computed for later queries but not published (path empty).
+    pub internal_tables: Vec<TableEntry>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +37,7 @@ pub struct TableEntry {
     pub path: String,
     pub rows: u64,
     pub seconds: f64,
+    pub peak_rss_bytes: Option<u64>,
     /// bundled | user | input
     pub origin: String,
     pub query_path: Option<String>,

@@ -55,6 +55,9 @@ pub struct Prepared {
     pub rejected_rows: u64,
     pub event_rows: u64,
     pub rejected_schema: datafusion::arrow::datatypes::Schema,
+    /// Wall time and peak RSS of the input stage.
+    pub seconds: f64,
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Flag the mapped input, fix the as-of date, register reference tables,
@@ -65,6 +68,8 @@ pub async fn prepare(
     mapped: DataFrame,
     store: &dyn Store,
 ) -> Result<Prepared> {
+    let started = Instant::now();
+    crate::mem::reset_peak();
     let flagged = input::flag_rows(ctx, mapped, settings).await?;
     store.materialize(ctx, FLAGGED, flagged, true).await?;
     let end_us = settings.as_of.map(as_of_end_us);
@@ -97,6 +102,8 @@ pub async fn prepare(
         rejected_rows,
         event_rows,
         rejected_schema,
+        seconds: started.elapsed().as_secs_f64(),
+        peak_rss_bytes: crate::mem::peak_bytes(),
     })
 }
 
@@ -149,6 +156,7 @@ pub struct NodeResult {
     pub rows: u64,
     pub seconds: f64,
     pub schema: datafusion::arrow::datatypes::Schema,
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Run one node and keep its result in `store`.
@@ -160,6 +168,7 @@ pub async fn run_node(
     store: &dyn Store,
 ) -> Result<NodeResult> {
     let started = Instant::now();
+    crate::mem::reset_peak();
     let df = node_frame(ctx, node, settings, params).await?;
     let schema = df.schema().as_arrow().clone();
     let rows = store
@@ -179,5 +188,6 @@ pub async fn run_node(
         rows,
         seconds: started.elapsed().as_secs_f64(),
         schema,
+        peak_rss_bytes: crate::mem::peak_bytes(),
     })
 }

@@ -49,6 +49,12 @@ fn input_line(files: usize, c: &InputCounts) -> String {
     s
 }
 
+fn mb(bytes: Option<u64>) -> String {
+    bytes
+        .map(|b| format!("{:.0}", b as f64 / 1e6))
+        .unwrap_or_else(|| "-".into())
+}
+
 pub fn run_summary(s: &RunSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -59,21 +65,32 @@ pub fn run_summary(s: &RunSummary) -> String {
     );
     let _ = writeln!(out, "{}", input_line(s.files, &s.counts));
     let width = s
-        .tables
+        .stages
         .iter()
         .map(|t| t.name.len())
         .max()
         .unwrap_or(5)
-        .max(5);
-    let _ = writeln!(out, "{:<width$}  {:>12}  {:>8}", "table", "rows", "seconds");
-    for t in &s.tables {
-        let _ = writeln!(
-            out,
-            "{:<width$}  {:>12}  {:>8.2}",
-            t.name,
-            thousands(t.rows),
-            t.seconds
-        );
+        .max(7);
+    let row = |name: &str, rows: u64, secs: f64, peak: Option<u64>| {
+        format!(
+            "{name:<width$}  {:>12}  {secs:>8.2}  {:>8}\n",
+            thousands(rows),
+            mb(peak)
+        )
+    };
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>12}  {:>8}  {:>8}",
+        "table", "rows", "seconds", "peak MB"
+    );
+    out.push_str(&row(
+        "(input)",
+        s.counts.rows,
+        s.input_seconds,
+        s.input_peak_rss_bytes,
+    ));
+    for t in &s.stages {
+        out.push_str(&row(&t.name, t.rows, t.seconds, t.peak_rss_bytes));
     }
     let _ = writeln!(
         out,

@@ -41,7 +41,13 @@ pub struct RunSummary {
     pub as_of: String,
     pub files: usize,
     pub counts: InputCounts,
+    pub input_seconds: f64,
+    pub input_peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
+    /// Tables used by later queries but not published.
+    pub internal_tables: Vec<TableEntry>,
+    /// Every table in run order, internal ones marked in their name.
+    pub stages: Vec<TableEntry>,
     pub seconds: f64,
     pub manifest: PathBuf,
     pub out_dir: PathBuf,
@@ -110,8 +116,10 @@ async fn execute(
     let store = ParquetStore {
         staging: staging.to_path_buf(),
     };
+    let reading = Instant::now();
     let mapped = input::read_files(ctx, &discovery.files, settings).await?;
-    let prepared = pipeline::prepare(ctx, settings, mapped, &store).await?;
+    let mut prepared = pipeline::prepare(ctx, settings, mapped, &store).await?;
+    prepared.seconds = reading.elapsed().as_secs_f64();
     tracing::info!(as_of = %prepared.as_of, events = prepared.event_rows, rejected = prepared.rejected_rows, "input mapped");
     let mut results = Vec::with_capacity(nodes.len());
     for node in nodes {
@@ -141,29 +149,41 @@ fn finish(
         path: rel("rejected_events"),
         rows: prepared.rejected_rows,
         seconds: 0.0,
+        peak_rss_bytes: None,
         origin: "input".into(),
         query_path: None,
         query_sha256: None,
         columns: manifest::columns(&prepared.rejected_schema),
     }];
+    let mut internal = Vec::new();
+    let mut stages = vec![tables[0].clone()];
     for (node, r) in nodes.iter().zip(&results) {
-        if node.internal() {
-            continue;
-        }
         let (query_path, sha) = match &node.kind {
             NodeKind::Sql(q) => (Some(q.path.clone()), Some(q.sha256.clone())),
             NodeKind::Builtin { .. } => (None, None),
         };
-        tables.push(TableEntry {
+        let entry = TableEntry {
             name: r.name.clone(),
-            path: rel(&r.name),
+            path: if node.internal() {
+                String::new()
+            } else {
+                rel(&r.name)
+            },
             rows: r.rows,
             seconds: r.seconds,
+            peak_rss_bytes: r.peak_rss_bytes,
             origin: node.origin().into(),
             query_path,
             query_sha256: sha,
             columns: manifest::columns(&r.schema),
-        });
+        };
+        stages.push(entry.clone());
+        if node.internal() {
+            stages.last_mut().expect("just pushed").name = format!("{} (internal)", entry.name);
+            internal.push(entry);
+        } else {
+            tables.push(entry);
+        }
     }
     let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
     sink::publish(out, staging, &names, &as_of)?;
@@ -179,14 +199,21 @@ fn finish(
         config: serde_json::to_value(&settings.config).unwrap_or_default(),
         inputs: discovery.files.clone(),
         input_rows: prepared.counts.clone(),
+        input_seconds: prepared.seconds,
+        input_peak_rss_bytes: prepared.peak_rss_bytes,
         tables: tables.clone(),
+        internal_tables: internal.clone(),
     };
     let manifest_path = manifest.write(out)?;
     Ok(RunSummary {
         as_of,
         files: discovery.files.len(),
         counts: prepared.counts,
+        input_seconds: prepared.seconds,
+        input_peak_rss_bytes: prepared.peak_rss_bytes,
         tables,
+        internal_tables: internal,
+        stages,
         seconds: started.elapsed().as_secs_f64(),
         manifest: manifest_path,
         out_dir: out.clone(),
