@@ -30,7 +30,7 @@ cal_size AS (
 SELECT
   'bgnbd' AS model,
   bg.sample,
-  $clv_time_unit AS time_unit,
+  CAST($clv_time_unit AS VARCHAR) AS time_unit,
   bg.f['customers'] AS customers,
   bg.f['converged'] AS converged,
   bg.f['iterations'] AS iterations,
@@ -55,7 +55,7 @@ UNION ALL
 SELECT
   'gamma_gamma' AS model,
   gg.sample,
-  $clv_time_unit AS time_unit,
+  CAST($clv_time_unit AS VARCHAR) AS time_unit,
   gg.f['customers'] AS customers,
   gg.f['converged'] AS converged,
   gg.f['iterations'] AS iterations,
