@@ -1,6 +1,7 @@
 //! The integration test binary: one module per topic (see STYLE.md).
 
 mod cli;
+mod clv;
 mod common;
 mod docs;
 mod generate;

@@ -59,7 +59,7 @@ struct LogProblem<'a, L: Likelihood> {
 
 impl<L: Likelihood> LogProblem<'_, L> {
     fn eval(&self, u: &[f64]) -> Result<(f64, Vec<f64>), ArgminError> {
-        if u.iter().any(|v| !(v.abs() <= LOG_BOUND)) {
+        if u.iter().any(|v| v.is_nan() || v.abs() > LOG_BOUND) {
             return Err(ArgminError::msg("parameter out of range"));
         }
         let theta: Vec<f64> = u.iter().map(|v| v.exp()).collect();

@@ -43,7 +43,7 @@ pub fn sum_series(
     limit: f64,
     monotone_from: f64,
 ) -> Option<f64> {
-    if !(limit < 1.0) || !first.is_finite() {
+    if limit.is_nan() || limit >= 1.0 || !first.is_finite() {
         return None;
     }
     let mut sum = 0.0_f64;

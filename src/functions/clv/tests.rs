@@ -4,6 +4,9 @@
 //! formulas (Fader, Hardie & Lee 2005; Fader & Hardie 2013), cross-checked
 //! with the `lifetimes` package 0.11.3.
 
+// the expected values are pasted with all the digits the reference printed
+#![allow(clippy::excessive_precision)]
+
 use super::bgnbd::{self, Customer, Params};
 use super::fit::{maximize, Likelihood};
 use super::gamma_gamma;
@@ -31,7 +34,9 @@ const GEN: Params = Params {
 };
 
 /// (params, x, tx, T, horizon, ll, p_alive, E[Y(horizon)]), all mpmath.
-fn cases() -> Vec<(Params, f64, f64, f64, f64, f64, f64, f64)> {
+type Case = (Params, f64, f64, f64, f64, f64, f64, f64);
+
+fn cases() -> Vec<Case> {
     vec![
         (
             CD,

@@ -170,7 +170,7 @@ impl ClvFn {
             }
             ClvFn::Hyp2f1 => {
                 let (a, b, c, z) = (v[0], v[1], v[2], v[3]);
-                if !(z < 1.0) {
+                if z.is_nan() || z >= 1.0 {
                     return Err(format!("argument `z` must be less than 1, got {z}"));
                 }
                 if c <= 0.0 && c == c.floor() {
