@@ -21,6 +21,12 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "channel_rules",
     "pageview_events",
     "run_params",
+    "lift_purchase_steps",
+    "experiment_definitions",
+    "experiment_conversions",
+    "experiment_weights",
+    "audience_definitions",
+    "audience_conversions",
 ];
 
 fn text_table(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Result<Arc<MemTable>> {
@@ -120,6 +126,7 @@ pub fn register(
         .map(|(k, v)| vec![Some(k.clone()), Some(v.to_string())])
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
+    crate::lift_config::register(ctx, &settings.lift)?;
     Ok(())
 }
 
@@ -161,6 +168,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
         ),
     ];
     p.extend(settings.clv.params());
+    p.extend(crate::lift_config::params(&settings.lift, as_of));
     p.extend(settings.params.iter().cloned());
     p
 }

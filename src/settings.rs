@@ -81,6 +81,7 @@ pub struct Settings {
     pub datafusion: Vec<(String, String)>,
     pub params: Vec<(String, ScalarValue)>,
     pub clv: crate::clv_config::ClvSettings,
+    pub lift: crate::lift_config::LiftSettings,
 }
 
 /// Environment lookup, injectable for tests.
@@ -234,6 +235,7 @@ impl Settings {
             .collect();
         let params = resolve_params(&config)?;
         let clv = crate::clv_config::ClvSettings::from_config(&config.clv)?;
+        let lift = crate::lift_config::resolve(&config, &conversions)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
             return Err(Error::setting(
@@ -267,6 +269,7 @@ impl Settings {
             datafusion,
             params,
             clv,
+            lift,
             config,
         })
     }
@@ -382,7 +385,7 @@ fn toml_to_string(v: &toml::Value) -> String {
     }
 }
 
-fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

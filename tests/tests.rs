@@ -5,4 +5,5 @@ mod clv;
 mod common;
 mod docs;
 mod generate;
+mod lift;
 mod slt;

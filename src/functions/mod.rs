@@ -3,6 +3,7 @@
 //! executor (local or distributed) can call it.
 
 pub mod clv;
+pub mod stats;
 pub mod time;
 
 use datafusion::prelude::SessionContext;
@@ -11,4 +12,5 @@ use datafusion::prelude::SessionContext;
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
     clv::register(ctx);
+    stats::register(ctx);
 }
