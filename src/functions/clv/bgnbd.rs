@@ -149,10 +149,8 @@ pub fn expected_purchases(p: &Params, c: &Customer, horizon: f64) -> Option<f64>
     let z = horizon / (span + horizon);
     let ln_1mz = span.ln() - (span + horizon).ln();
     let a1 = p.a + p.b - 1.0 - p.r;
-    // S = Σ_{n≥1} (a1)ₙ (a)ₙ₋₁ zⁿ / ((C)ₙ n!)
-    let ratio = |n: f64| (a1 + n) * (p.a + n - 1.0) * z / ((big_c + n) * (n + 1.0));
-    let monotone_from = a1.abs() + p.a.abs() + big_c.abs() + 2.0;
-    let s = sum_series(1, a1 * z / big_c, ratio, z, monotone_from)?;
+    // S = Σ_{n≥1} (a1)ₙ (a)ₙ₋₁ zⁿ / ((C)ₙ n!): term ratio (a1+n)(a−1+n)z/((C+n)(n+1))
+    let s = sum_series(1, a1 * z / big_c, a1, p.a - 1.0, big_c, z)?;
     let y = (p.a - 1.0) * ln_1mz;
     let phi = if y.abs() < 1e-12 {
         1.0 + y / 2.0
