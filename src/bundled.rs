@@ -4,23 +4,84 @@
 
 /// (file name, SQL text) of every bundled query, sorted by file name.
 pub static BUNDLED: &[(&str, &str)] = &[
-    ("attribution.sql", include_str!("../queries/attribution.sql")),
-    ("attribution_touchpoints.sql", include_str!("../queries/attribution_touchpoints.sql")),
-    ("channel_attribution.sql", include_str!("../queries/channel_attribution.sql")),
-    ("conversions.sql", include_str!("../queries/conversions.sql")),
+    (
+        "attribution.sql",
+        include_str!("../queries/attribution.sql"),
+    ),
+    (
+        "attribution_touchpoints.sql",
+        include_str!("../queries/attribution_touchpoints.sql"),
+    ),
+    (
+        "channel_attribution.sql",
+        include_str!("../queries/channel_attribution.sql"),
+    ),
+    (
+        "clv_calibration.sql",
+        include_str!("../queries/clv_calibration.sql"),
+    ),
+    ("clv_model.sql", include_str!("../queries/clv_model.sql")),
+    (
+        "clv_predictions.sql",
+        include_str!("../queries/clv_predictions.sql"),
+    ),
+    (
+        "clv_purchase_days.sql",
+        include_str!("../queries/clv_purchase_days.sql"),
+    ),
+    ("clv_rfm.sql", include_str!("../queries/clv_rfm.sql")),
+    (
+        "clv_validation.sql",
+        include_str!("../queries/clv_validation.sql"),
+    ),
+    (
+        "cohort_retention.sql",
+        include_str!("../queries/cohort_retention.sql"),
+    ),
+    (
+        "conversions.sql",
+        include_str!("../queries/conversions.sql"),
+    ),
     ("daily_kpis.sql", include_str!("../queries/daily_kpis.sql")),
-    ("experiments.sql", include_str!("../queries/experiments.sql")),
-    ("journey_paths.sql", include_str!("../queries/journey_paths.sql")),
-    ("journey_touchpoints.sql", include_str!("../queries/journey_touchpoints.sql")),
+    (
+        "experiments.sql",
+        include_str!("../queries/experiments.sql"),
+    ),
+    (
+        "journey_paths.sql",
+        include_str!("../queries/journey_paths.sql"),
+    ),
+    (
+        "journey_touchpoints.sql",
+        include_str!("../queries/journey_touchpoints.sql"),
+    ),
     ("journeys.sql", include_str!("../queries/journeys.sql")),
     ("lift_cells.sql", include_str!("../queries/lift_cells.sql")),
     ("lift_users.sql", include_str!("../queries/lift_users.sql")),
-    ("markov_attribution.sql", include_str!("../queries/markov_attribution.sql")),
-    ("micro_conversion_lift.sql", include_str!("../queries/micro_conversion_lift.sql")),
-    ("micro_conversion_lift_adjusted.sql", include_str!("../queries/micro_conversion_lift_adjusted.sql")),
-    ("micro_conversion_lift_by_segment.sql", include_str!("../queries/micro_conversion_lift_by_segment.sql")),
+    (
+        "markov_attribution.sql",
+        include_str!("../queries/markov_attribution.sql"),
+    ),
+    (
+        "micro_conversion_lift.sql",
+        include_str!("../queries/micro_conversion_lift.sql"),
+    ),
+    (
+        "micro_conversion_lift_adjusted.sql",
+        include_str!("../queries/micro_conversion_lift_adjusted.sql"),
+    ),
+    (
+        "micro_conversion_lift_by_segment.sql",
+        include_str!("../queries/micro_conversion_lift_by_segment.sql"),
+    ),
     ("path_edges.sql", include_str!("../queries/path_edges.sql")),
-    ("retargeting_audiences.sql", include_str!("../queries/retargeting_audiences.sql")),
-    ("session_events.sql", include_str!("../queries/session_events.sql")),
+    (
+        "retargeting_audiences.sql",
+        include_str!("../queries/retargeting_audiences.sql"),
+    ),
+    (
+        "session_events.sql",
+        include_str!("../queries/session_events.sql"),
+    ),
     ("sessions.sql", include_str!("../queries/sessions.sql")),
 ];

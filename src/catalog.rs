@@ -170,6 +170,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
         ),
     ];
     p.extend(crate::attribution_config::params(&settings.attribution));
+    p.extend(settings.clv.params());
     p.extend(crate::lift_config::params(&settings.lift, as_of));
     p.extend(settings.params.iter().cloned());
     p

@@ -31,6 +31,9 @@ pub struct Config {
     pub output: OutputConfig,
     #[serde(default)]
     pub engine: EngineConfig,
+    /// Customer lifetime value models (`[clv]`).
+    #[serde(default)]
+    pub clv: crate::clv_config::ClvConfig,
     /// Passed through to DataFusion's `ConfigOptions::set` (e.g.
     /// `"execution.target_partitions" = "2"`).
     #[serde(default)]

@@ -8,6 +8,8 @@ pub mod attribution_config;
 pub mod bundled;
 pub mod catalog;
 pub mod cli;
+pub mod clv_after;
+pub mod clv_config;
 pub mod commands;
 pub mod config;
 pub mod conversions;

@@ -11,6 +11,7 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use crate::catalog;
+use crate::clv_after;
 use crate::conversions;
 use crate::dag::{self, Node, NodeKind};
 use crate::error::{Error, Result};
@@ -37,12 +38,11 @@ pub fn source_tables() -> BTreeSet<String> {
 pub fn plan(ctx: &SessionContext, settings: &Settings, select: &[String]) -> Result<Vec<Node>> {
     let queries = project::load(&settings.query_dirs)?;
     let table_functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
-    let nodes = dag::plan(
-        queries,
-        conversions::builtin_nodes(),
-        &source_tables(),
-        &table_functions,
-    )?;
+    let builtins = conversions::builtin_nodes()
+        .into_iter()
+        .chain(clv_after::builtin_nodes())
+        .collect();
+    let nodes = dag::plan(queries, builtins, &source_tables(), &table_functions)?;
     dag::select(nodes, select)
 }
 
@@ -141,6 +141,9 @@ pub async fn node_frame(
                 .await
                 .map_err(failed)?;
             df.with_param_values(params.to_vec()).map_err(failed)
+        }
+        NodeKind::Builtin { .. } if node.name == clv_after::TABLE => {
+            clv_after::build(ctx, settings, params).await
         }
         NodeKind::Builtin { .. } => conversions::build(ctx, &node.name, settings).await,
     }

@@ -82,6 +82,7 @@ pub struct Settings {
     pub max_row_group_size: usize,
     pub datafusion: Vec<(String, String)>,
     pub params: Vec<(String, ScalarValue)>,
+    pub clv: crate::clv_config::ClvSettings,
     pub lift: crate::lift_config::LiftSettings,
 }
 
@@ -237,6 +238,7 @@ impl Settings {
         let params = resolve_params(&config)?;
         let attribution =
             crate::attribution_config::resolve(&config.journeys, &config.attribution, &rel)?;
+        let clv = crate::clv_config::ClvSettings::from_config(&config.clv)?;
         let lift = crate::lift_config::resolve(&config, &conversions)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
@@ -271,6 +273,7 @@ impl Settings {
             max_row_group_size: config.output.max_row_group_size.unwrap_or(1 << 20),
             datafusion,
             params,
+            clv,
             lift,
             config,
         })

@@ -2,6 +2,7 @@
 
 mod attribution;
 mod cli;
+mod clv;
 mod common;
 mod docs;
 mod generate;

@@ -2,6 +2,7 @@
 //! to a `SessionContext`; it depends on no process-global state, so any
 //! executor (local or distributed) can call it.
 
+pub mod clv;
 pub mod markov;
 pub mod markov_udaf;
 pub mod stats;
@@ -13,5 +14,6 @@ use datafusion::prelude::SessionContext;
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
     ctx.register_udaf(markov_udaf::markov_attribution_udaf());
+    clv::register(ctx);
     stats::register(ctx);
 }

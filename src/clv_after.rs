@@ -1,0 +1,106 @@
+//! The builtin table `clv_activity_after_as_of`: what happened after the
+//! as-of day, for validating the CLV model on real later purchases.
+//!
+//! `events` stops at the end of the as-of day, so the bundled queries cannot
+//! see later rows. When the input does have valid rows after it (a backtest:
+//! `--as-of` in the past), this table gives one row per user × UTC day with
+//! a valid event after the as-of day, with the macro conversions of that day.
+//! Only event-scope macro definitions are evaluated, on the raw canonical
+//! events (there are no sessions after the as-of day: `session_id` is the
+//! source's, `event_seq` and `dwell_seconds` are NULL). Normally empty.
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::functions_aggregate::expr_fn::{max, sum};
+use datafusion::logical_expr::{cast, lit, when, Expr};
+use datafusion::prelude::{col, DataFrame, SessionContext};
+use datafusion::scalar::ScalarValue;
+
+use crate::dag::{Node, NodeKind};
+use crate::error::{Error, Result};
+use crate::pipeline::FLAGGED;
+use crate::settings::{ConversionKind, Scope, Settings};
+
+pub const TABLE: &str = "clv_activity_after_as_of";
+
+/// The builtin DAG node.
+pub fn builtin_nodes() -> Vec<Node> {
+    vec![Node {
+        name: TABLE.into(),
+        kind: NodeKind::Builtin {
+            description: "one row per user x UTC day with a valid input event after the as-of day \
+                          (event-scope macro conversions evaluated on the raw events); \
+                          for clv_validation"
+                .into(),
+        },
+        reads: vec![],
+    }]
+}
+
+/// Build the table: columns `user_id`, `day` (date), `orders` (int64),
+/// `revenue` (double), `last_event_time` (timestamp).
+pub async fn build(
+    ctx: &SessionContext,
+    settings: &Settings,
+    params: &[(String, ScalarValue)],
+) -> Result<DataFrame> {
+    let as_of_end = params
+        .iter()
+        .find(|(k, _)| k == "as_of_end")
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| Error::setting("as_of_end", "parameter missing"))?;
+    let df = ctx
+        .table(FLAGGED)
+        .await?
+        .filter(
+            col("reject_reason")
+                .is_null()
+                .and(col("event_time").gt_eq(lit(as_of_end))),
+        )?
+        .with_column("event_seq", lit(ScalarValue::Int64(None)))?
+        .with_column("dwell_seconds", lit(ScalarValue::Float64(None)))?;
+    let mut orders: Expr = lit(0_i64);
+    let mut revenue: Expr = lit(0.0_f64);
+    for def in settings
+        .conversions
+        .iter()
+        .filter(|c| c.kind == ConversionKind::Macro && c.scope == Scope::Event)
+    {
+        let parse = |key: &'static str, text: &str| {
+            df.parse_sql_expr(text).map_err(|e| Error::ConversionExpr {
+                name: def.name.clone(),
+                key,
+                expr: text.to_string(),
+                source: Box::new(e),
+            })
+        };
+        let cond = parse("when", &def.when)?;
+        let value = match &def.value {
+            Some(v) => cast(parse("value", v)?, DataType::Float64),
+            None => lit(0.0_f64),
+        };
+        orders = orders + when(cond.clone(), lit(1_i64)).otherwise(lit(0_i64))?;
+        revenue = revenue
+            + when(
+                cond,
+                datafusion::functions::core::expr_fn::coalesce(vec![value, lit(0.0_f64)]),
+            )
+            .otherwise(lit(0.0_f64))?;
+    }
+    let df = df
+        .select(vec![
+            col("user_id"),
+            cast(col("event_time"), DataType::Date32).alias("day"),
+            col("event_time"),
+            orders.alias("orders"),
+            revenue.alias("revenue"),
+        ])?
+        .aggregate(
+            vec![col("user_id"), col("day")],
+            vec![
+                sum(col("orders")).alias("orders"),
+                sum(col("revenue")).alias("revenue"),
+                max(col("event_time")).alias("last_event_time"),
+            ],
+        )?;
+    Ok(df)
+}

