@@ -2,6 +2,9 @@
 //! to a `SessionContext`; it depends on no process-global state, so any
 //! executor (local or distributed) can call it.
 
+pub mod funnel;
+pub mod funnel_algo;
+mod funnel_state;
 pub mod time;
 
 use datafusion::prelude::SessionContext;
@@ -9,4 +12,6 @@ use datafusion::prelude::SessionContext;
 /// Register every microconv function into `ctx`.
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
+    ctx.register_udaf(funnel::window_funnel_udaf());
+    ctx.register_udaf(funnel::window_funnel_times_udaf());
 }
