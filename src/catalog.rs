@@ -21,6 +21,10 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "channel_rules",
     "pageview_events",
     "run_params",
+    "funnel_definitions",
+    "funnel_step_definitions",
+    "funnel_exclusions",
+    "funnel_breakdowns",
 ];
 
 fn text_table(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Result<Arc<MemTable>> {
@@ -120,6 +124,7 @@ pub fn register(
         .map(|(k, v)| vec![Some(k.clone()), Some(v.to_string())])
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
+    crate::funnel_config::register(ctx, &settings.funnels)?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod dag;
 pub mod engine;
 pub mod error;
 pub mod functions;
+pub mod funnel_config;
 pub mod input;
 pub mod manifest;
 pub mod mem;

@@ -5,6 +5,7 @@
 pub mod funnel;
 pub mod funnel_algo;
 mod funnel_state;
+pub mod funnel_stats;
 pub mod time;
 
 use datafusion::prelude::SessionContext;
@@ -14,4 +15,7 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
     ctx.register_udaf(funnel::window_funnel_udaf());
     ctx.register_udaf(funnel::window_funnel_times_udaf());
+    ctx.register_udf(funnel_stats::proportion_ci_low_udf());
+    ctx.register_udf(funnel_stats::proportion_ci_high_udf());
+    ctx.register_udf(funnel_stats::two_proportion_p_udf());
 }
