@@ -6,7 +6,11 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=queries");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    // Read at run time: `env!` would bake in the directory of whichever
+    // checkout first compiled this script, and a target directory shared by
+    // several checkouts would then bundle that checkout's queries.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("queries");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("queries/ directory")
         .filter_map(|e| e.ok())

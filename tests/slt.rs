@@ -30,6 +30,17 @@ fn err(e: impl std::fmt::Display) -> SltError {
     SltError(format!("{e:#}"))
 }
 
+/// An error with its whole cause chain, so a failing query says why.
+fn chain(e: microconv::Error) -> SltError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    SltError(text)
+}
+
 struct NoEnv;
 impl Env for NoEnv {
     fn var(&self, _: &str) -> Option<String> {
@@ -74,7 +85,7 @@ impl Db {
         for node in &nodes {
             pipeline::run_node(&self.ctx, node, &settings, &prepared.params, &MemoryStore)
                 .await
-                .map_err(err)?;
+                .map_err(chain)?;
         }
         Ok(())
     }
