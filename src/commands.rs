@@ -146,6 +146,31 @@ fn format_batches(batches: &[RecordBatch], format: Format) -> Result<String> {
 }
 
 fn generate(args: &GenerateArgs) -> Result<()> {
-    let _ = args;
-    Err(Error::Generate("not yet available".into()))
+    let start = chrono::NaiveDate::parse_from_str(&args.start, "%Y-%m-%d")
+        .map_err(|_| Error::setting("--start", format!("`{}` is not a YYYY-MM-DD date", args.start)))?;
+    let opts = crate::generate::GenerateOptions {
+        users: args.users,
+        days: args.days,
+        seed: args.seed,
+        out: args.out.clone(),
+        start,
+        files: args.files,
+        partition_by_date: args.partition_by_date,
+        dirty: args.dirty,
+    };
+    crate::mem::reset_peak();
+    let report = crate::generate::generate(&opts)?;
+    let peak = crate::mem::peak_bytes().map(|b| format!(", peak RSS {:.0} MB", b as f64 / 1e6)).unwrap_or_default();
+    print(&format!(
+        "generated {} events ({} users, {} sessions, {} buyers) in {} file(s) under {} in {:.1} s ({:.0} events/s{peak})\nground truth: {}\n",
+        report::thousands(report.events),
+        report::thousands(report.users),
+        report::thousands(report.sessions),
+        report::thousands(report.buyers),
+        report.files.len(),
+        args.out.display(),
+        report.seconds,
+        report.events as f64 / report.seconds.max(1e-9),
+        report.ground_truth.display()
+    ))
 }

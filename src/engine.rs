@@ -28,8 +28,14 @@ pub fn build_context(settings: &Settings) -> Result<SessionContext> {
     options.execution.parquet.schema_force_view_types = false;
     options.sql_parser.map_string_types_to_utf8view = false;
     for (key, value) in &settings.datafusion {
+        // keys may be written with or without the `datafusion.` prefix
+        let full = if key.starts_with("datafusion.") {
+            key.clone()
+        } else {
+            format!("datafusion.{key}")
+        };
         options
-            .set(key, value)
+            .set(&full, value)
             .map_err(|e| Error::setting(format!("datafusion.\"{key}\""), e.to_string()))?;
     }
 
@@ -56,4 +62,50 @@ pub fn build_context(settings: &Settings) -> Result<SessionContext> {
     let ctx = SessionContext::new_with_state(state);
     functions::register_all(&ctx);
     Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::CommonArgs;
+    use crate::config::Config;
+    use crate::settings::{Env, Settings};
+    use std::path::Path;
+
+    struct NoEnv;
+    impl Env for NoEnv {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    fn settings(text: &str) -> crate::error::Result<Settings> {
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        Settings::from_parts(
+            &CommonArgs::default(),
+            &NoEnv,
+            config,
+            None,
+            text,
+            Path::new(""),
+        )
+    }
+
+    #[test]
+    fn datafusion_options_pass_through_with_or_without_prefix() {
+        let s = settings("[datafusion]\n\"execution.target_partitions\" = \"3\"\n\"datafusion.execution.batch_size\" = 1000\n").unwrap();
+        let ctx = build_context(&s).unwrap();
+        assert_eq!(ctx.state().config().target_partitions(), 3);
+        assert_eq!(ctx.state().config().batch_size(), 1000);
+    }
+
+    #[test]
+    fn unknown_datafusion_option_names_the_key() {
+        let s = settings("[datafusion]\n\"execution.nope\" = \"1\"\n").unwrap();
+        let Err(err) = build_context(&s) else {
+            panic!("expected an error")
+        };
+        assert!(err.to_string().contains("execution.nope"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+    }
 }

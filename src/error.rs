@@ -87,8 +87,8 @@ pub enum Error {
     DataFusion(#[from] DataFusionError),
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
-    #[error("event generator failed: {0}")]
-    Generate(String),
+    #[error("event generator failed")]
+    Generate(#[from] crate::generate::GenerateError),
 }
 
 impl Error {
@@ -102,6 +102,7 @@ impl Error {
             | Error::ConversionExpr { .. }
             | Error::ChannelExpr { .. }
             | Error::UnknownSelect { .. } => 2,
+            Error::Generate(crate::generate::GenerateError::InvalidOptions(_)) => 2,
             _ => 1,
         }
     }

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod funnel_config;
+pub mod generate;
 pub mod input;
 pub mod manifest;
 pub mod mem;

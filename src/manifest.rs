@@ -26,6 +26,8 @@ pub struct Manifest {
     pub input_seconds: f64,
     pub input_peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
+    /// Tables computed for later queries but not published (path empty).
+    pub internal_tables: Vec<TableEntry>,
 }
 
 #[derive(Debug, Clone, Serialize)]

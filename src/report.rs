@@ -65,7 +65,7 @@ pub fn run_summary(s: &RunSummary) -> String {
     );
     let _ = writeln!(out, "{}", input_line(s.files, &s.counts));
     let width = s
-        .tables
+        .stages
         .iter()
         .map(|t| t.name.len())
         .max()
@@ -89,7 +89,7 @@ pub fn run_summary(s: &RunSummary) -> String {
         s.input_seconds,
         s.input_peak_rss_bytes,
     ));
-    for t in &s.tables {
+    for t in &s.stages {
         out.push_str(&row(&t.name, t.rows, t.seconds, t.peak_rss_bytes));
     }
     let _ = writeln!(

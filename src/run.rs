@@ -44,6 +44,10 @@ pub struct RunSummary {
     pub input_seconds: f64,
     pub input_peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
+    /// Tables used by later queries but not published.
+    pub internal_tables: Vec<TableEntry>,
+    /// Every table in run order, internal ones marked in their name.
+    pub stages: Vec<TableEntry>,
     pub seconds: f64,
     pub manifest: PathBuf,
     pub out_dir: PathBuf,
@@ -112,8 +116,10 @@ async fn execute(
     let store = ParquetStore {
         staging: staging.to_path_buf(),
     };
+    let reading = Instant::now();
     let mapped = input::read_files(ctx, &discovery.files, settings).await?;
-    let prepared = pipeline::prepare(ctx, settings, mapped, &store).await?;
+    let mut prepared = pipeline::prepare(ctx, settings, mapped, &store).await?;
+    prepared.seconds = reading.elapsed().as_secs_f64();
     tracing::info!(as_of = %prepared.as_of, events = prepared.event_rows, rejected = prepared.rejected_rows, "input mapped");
     let mut results = Vec::with_capacity(nodes.len());
     for node in nodes {
@@ -149,17 +155,20 @@ fn finish(
         query_sha256: None,
         columns: manifest::columns(&prepared.rejected_schema),
     }];
+    let mut internal = Vec::new();
+    let mut stages = vec![tables[0].clone()];
     for (node, r) in nodes.iter().zip(&results) {
-        if node.internal() {
-            continue;
-        }
         let (query_path, sha) = match &node.kind {
             NodeKind::Sql(q) => (Some(q.path.clone()), Some(q.sha256.clone())),
             NodeKind::Builtin { .. } => (None, None),
         };
-        tables.push(TableEntry {
+        let entry = TableEntry {
             name: r.name.clone(),
-            path: rel(&r.name),
+            path: if node.internal() {
+                String::new()
+            } else {
+                rel(&r.name)
+            },
             rows: r.rows,
             seconds: r.seconds,
             peak_rss_bytes: r.peak_rss_bytes,
@@ -167,7 +176,14 @@ fn finish(
             query_path,
             query_sha256: sha,
             columns: manifest::columns(&r.schema),
-        });
+        };
+        stages.push(entry.clone());
+        if node.internal() {
+            stages.last_mut().expect("just pushed").name = format!("{} (internal)", entry.name);
+            internal.push(entry);
+        } else {
+            tables.push(entry);
+        }
     }
     let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
     sink::publish(out, staging, &names, &as_of)?;
@@ -186,6 +202,7 @@ fn finish(
         input_seconds: prepared.seconds,
         input_peak_rss_bytes: prepared.peak_rss_bytes,
         tables: tables.clone(),
+        internal_tables: internal.clone(),
     };
     let manifest_path = manifest.write(out)?;
     Ok(RunSummary {
@@ -195,6 +212,8 @@ fn finish(
         input_seconds: prepared.seconds,
         input_peak_rss_bytes: prepared.peak_rss_bytes,
         tables,
+        internal_tables: internal,
+        stages,
         seconds: started.elapsed().as_secs_f64(),
         manifest: manifest_path,
         out_dir: out.clone(),

@@ -42,6 +42,33 @@ fn run_publishes_every_table_and_a_manifest() {
     assert!(!p.path("out/session_events").exists());
     assert!(!p.path("out/.staging").exists());
     assert!(!p.path("out/.lock").exists());
+    // the rejected row names its file, even when files are read together
+    crate::common::write_events(
+        &p.path("events/part-1.parquet"),
+        &crate::common::fixture_rows()[8..],
+    );
+    let o = p.run(&["run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = p.run(&[
+        "sql",
+        "SELECT source_file, event_id FROM rejected_events ORDER BY 1, 2",
+        "--format",
+        "csv",
+    ]);
+    let out = stdout(&s);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let root = p.dir.path().canonicalize().unwrap();
+    assert_eq!(
+        lines[1],
+        format!("{}/events/part-0.parquet,e9", root.display()),
+        "{out}"
+    );
+    assert_eq!(
+        lines[2],
+        format!("{}/events/part-1.parquet,e9", root.display()),
+        "{out}"
+    );
 }
 
 #[test]

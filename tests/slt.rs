@@ -77,7 +77,13 @@ impl Db {
         }
         let _ = text;
         let raw = self.ctx.table("raw_events").await.map_err(err)?;
-        let mapped = input::map::map_source(raw, "raw_events", &settings).map_err(err)?;
+        let mapped = input::map::map_source(
+            raw,
+            "raw_events",
+            datafusion::prelude::lit("raw_events"),
+            &settings,
+        )
+        .map_err(err)?;
         let prepared = pipeline::prepare(&self.ctx, &settings, mapped, &MemoryStore)
             .await
             .map_err(err)?;

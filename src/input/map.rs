@@ -20,8 +20,14 @@ pub const RAW_TIME: &str = "_raw_event_time";
 pub const BAD_REVENUE: &str = "_bad_revenue";
 
 /// Select the canonical columns (typed) from `df`, plus the internal
-/// columns. `source` names the file in errors and in `rejected_events`.
-pub fn map_source(df: DataFrame, source: &str, settings: &Settings) -> Result<DataFrame> {
+/// columns. `source` names the input in errors; `source_file` is the
+/// expression recorded as the row's file in `rejected_events`.
+pub fn map_source(
+    df: DataFrame,
+    source: &str,
+    source_file: Expr,
+    settings: &Settings,
+) -> Result<DataFrame> {
     let schema = df.schema().clone();
     let mut exprs = Vec::with_capacity(schema::COLUMNS.len() + 3);
     let mut raw_time = lit(ScalarValue::Utf8(None));
@@ -62,7 +68,7 @@ pub fn map_source(df: DataFrame, source: &str, settings: &Settings) -> Result<Da
         }
         exprs.push(mapped.alias(c.name));
     }
-    exprs.push(lit(source.to_string()).alias(SOURCE_FILE));
+    exprs.push(source_file.alias(SOURCE_FILE));
     exprs.push(raw_time.alias(RAW_TIME));
     exprs.push(bad_revenue.alias(BAD_REVENUE));
     Ok(df.select(exprs)?)
