@@ -146,8 +146,12 @@ fn format_batches(batches: &[RecordBatch], format: Format) -> Result<String> {
 }
 
 fn generate(args: &GenerateArgs) -> Result<()> {
-    let start = chrono::NaiveDate::parse_from_str(&args.start, "%Y-%m-%d")
-        .map_err(|_| Error::setting("--start", format!("`{}` is not a YYYY-MM-DD date", args.start)))?;
+    let start = chrono::NaiveDate::parse_from_str(&args.start, "%Y-%m-%d").map_err(|_| {
+        Error::setting(
+            "--start",
+            format!("`{}` is not a YYYY-MM-DD date", args.start),
+        )
+    })?;
     let opts = crate::generate::GenerateOptions {
         users: args.users,
         days: args.days,
@@ -160,7 +164,9 @@ fn generate(args: &GenerateArgs) -> Result<()> {
     };
     crate::mem::reset_peak();
     let report = crate::generate::generate(&opts)?;
-    let peak = crate::mem::peak_bytes().map(|b| format!(", peak RSS {:.0} MB", b as f64 / 1e6)).unwrap_or_default();
+    let peak = crate::mem::peak_bytes()
+        .map(|b| format!(", peak RSS {:.0} MB", b as f64 / 1e6))
+        .unwrap_or_default();
     print(&format!(
         "generated {} events ({} users, {} sessions, {} buyers) in {} file(s) under {} in {:.1} s ({:.0} events/s{peak})\nground truth: {}\n",
         report::thousands(report.events),

@@ -3,5 +3,6 @@
 mod cli;
 mod common;
 mod docs;
+mod funnel_parity;
 mod generate;
 mod slt;
