@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod docs;
 mod funnel_parity;
+mod funnels;
 mod generate;
 mod slt;
