@@ -125,6 +125,17 @@ impl FunnelGroups {
         }
     }
 
+    /// The parameter id of `row`, parsing its parameters only when no row
+    /// of this batch with the same raw values was seen.
+    fn param_id(&mut self, cols: &ParamCols, cache: &mut RowCache, row: usize) -> Result<u32> {
+        if let Some(id) = cache.find(|rep| cols.same(rep, row)) {
+            return Ok(id);
+        }
+        let id = self.intern(cols.params(row)?);
+        cache.add(row, id);
+        Ok(id)
+    }
+
     fn bind(&mut self, group: usize, id: u32) -> Result<()> {
         let current = self.group_param[group];
         if current == NO_PARAMS {
@@ -179,21 +190,14 @@ impl FunnelGroups {
             ),
             Conds::Mask => Steps::Mask(values[3].as_primitive::<Int64Type>()),
         };
-        let mut last: Option<(usize, u32)> = None;
+        let mut cache = RowCache::default();
         for (row, &group) in groups.iter().enumerate() {
             if filter.is_some_and(|f| !f.is_valid(row) || !f.value(row)) || times.is_null(row) {
                 continue;
             }
             let id = match (&cols, self.fixed) {
                 (_, Some(id)) => id,
-                (Some(cols), None) => match last {
-                    Some((prev, id)) if cols.same(prev, row) => id,
-                    _ => {
-                        let id = self.intern(cols.params(row)?);
-                        last = Some((row, id));
-                        id
-                    }
-                },
+                (Some(cols), None) => self.param_id(cols, &mut cache, row)?,
                 (None, None) => unreachable!("either fixed or read from columns"),
             };
             self.bind(group, id)?;
@@ -241,20 +245,11 @@ impl FunnelGroups {
         self.resize(total);
         let events = values[0].as_list::<i32>();
         let event_values = events.values().as_primitive::<Int64Type>();
-        let windows = values[1].as_primitive::<Int64Type>();
-        let modes = values[2].as_string::<i32>();
-        let gaps = values[3].as_list::<i32>();
-        let gap_values = gaps.values().as_primitive::<Int64Type>();
+        let cols = ParamCols::from_state(self.name, &values[1], &values[2], &values[3])?;
+        let mut cache = RowCache::default();
         for (row, &group) in groups.iter().enumerate() {
-            if windows.is_valid(row) {
-                let mode = Mode::parse(modes.value(row)).or_else(|m| exec_err!("{m}"))?;
-                let mut params = Params::new(windows.value(row), mode);
-                if gaps.is_valid(row) {
-                    params.max_gap_us = list_range(gaps, row)
-                        .map(|i| gap_values.is_valid(i).then(|| gap_values.value(i)))
-                        .collect();
-                }
-                let id = self.intern(params);
+            if cols.window_us[row].is_some() {
+                let id = self.param_id(&cols, &mut cache, row)?;
                 self.bind(group, id)?;
             }
             if events.is_valid(row) {
@@ -355,12 +350,40 @@ enum Steps<'a> {
     Mask(&'a Int64Array),
 }
 
-/// The parameter columns of one input batch.
+/// Rows of a batch whose parameters were already looked up, with their id;
+/// a batch that interleaves a few funnels parses each one's parameters once.
+#[derive(Default)]
+struct RowCache {
+    seen: Vec<(usize, u32)>,
+}
+
+impl RowCache {
+    /// Kept small: beyond it, rows are parsed and interned one by one.
+    const LIMIT: usize = 16;
+
+    fn find(&mut self, same_as: impl Fn(usize) -> bool) -> Option<u32> {
+        let i = self.seen.iter().position(|&(rep, _)| same_as(rep))?;
+        // most recently used first
+        self.seen[..=i].rotate_right(1);
+        Some(self.seen[0].1)
+    }
+
+    fn add(&mut self, row: usize, id: u32) {
+        if self.seen.len() < Self::LIMIT {
+            self.seen.insert(0, (row, id));
+        }
+    }
+}
+
+/// The parameter columns of one batch: the arguments (window in any
+/// accepted type, gaps in seconds) or a partial state (µs).
 struct ParamCols<'a> {
     name: &'static str,
     window_us: Vec<Option<i64>>,
     modes: &'a StringArray,
     gaps: Option<(&'a ListArray, &'a Int64Array)>,
+    /// µs per unit of a gap value.
+    gap_unit: i64,
 }
 
 impl<'a> ParamCols<'a> {
@@ -387,6 +410,24 @@ impl<'a> ParamCols<'a> {
             window_us: window_micros(name, window)?,
             modes,
             gaps,
+            gap_unit: MICROS,
+        })
+    }
+
+    /// The parameters of partial states: window_us, mode, max_gaps_us.
+    fn from_state(
+        name: &'static str,
+        windows: &'a ArrayRef,
+        modes: &'a ArrayRef,
+        gaps: &'a ArrayRef,
+    ) -> Result<ParamCols<'a>> {
+        let list = gaps.as_list::<i32>();
+        Ok(ParamCols {
+            name,
+            window_us: windows.as_primitive::<Int64Type>().iter().collect(),
+            modes: modes.as_string::<i32>(),
+            gaps: Some((list, list.values().as_primitive::<Int64Type>())),
+            gap_unit: 1,
         })
     }
 
@@ -431,7 +472,7 @@ impl<'a> ParamCols<'a> {
                         true if values.value(i) < 0 => {
                             return exec_err!("{name}: max_gaps must not be negative");
                         }
-                        true => Some(values.value(i).saturating_mul(MICROS)),
+                        true => Some(values.value(i).saturating_mul(self.gap_unit)),
                     });
                 }
                 if mode.any_order && gaps.iter().skip(1).any(Option::is_some) {
