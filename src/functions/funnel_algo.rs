@@ -203,9 +203,12 @@ fn ordered(events: &[i64], p: &Params, n_steps: usize) -> Outcome {
                 best.level = 1;
                 best.times[0] = ts;
             }
-        } else if mode.strict_deduplication && reached & (1 << idx) != 0 {
-            break;
-        } else if mode.strict_order && started && reached & (1 << (idx - 1)) == 0 {
+        } else if (mode.strict_deduplication && reached & (1 << idx) != 0)
+            || (mode.strict_order && started && reached & (1 << (idx - 1)) == 0)
+        {
+            // a repeat of a step already reached (strict_deduplication) or a
+            // step whose previous step has not happened (strict_order): the
+            // search ends with the furthest step so far, as in ClickHouse
             break;
         } else if reached & (1 << (idx - 1)) != 0 {
             let start = first[idx - 1];
@@ -397,6 +400,18 @@ mod tests {
             &[(0, 2), (1, 2), (15, 1), (30, 1), (31, 2), (35, 3)],
         );
         assert_eq!((o.level, o.times()), (3, &[30, 31, 35][..]));
+    }
+
+    #[test]
+    fn thirty_two_steps() {
+        let all: Vec<(i64, u8)> = (1..=32).map(|k| (i64::from(k), k)).collect();
+        let o = run("ordered", 100, 32, &all);
+        assert_eq!(o.level, 32);
+        assert_eq!(o.times()[31], 32);
+        // with the step count unknown (a mask), the result is the same
+        assert_eq!(run("strict_order", 100, MAX_STEPS, &all).level, 32);
+        assert_eq!(level("any_order", 100, 32, &all), 32);
+        assert_eq!(level("ordered", 100, 32, &all[..31]), 31);
     }
 
     #[test]

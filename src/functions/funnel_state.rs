@@ -13,8 +13,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, ListArray, StringArray,
-    TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, Int64Builder, ListArray,
+    ListBuilder, StringArray, StringBuilder, TimestampMicrosecondArray,
 };
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{
@@ -291,16 +291,28 @@ impl FunnelGroups {
         let flat: Int64Array = groups.iter().flatten().copied().collect();
         let item = Arc::new(Field::new_list_field(DataType::Int64, true));
         let events = ListArray::try_new(item.clone(), offsets, Arc::new(flat), None)?;
-        let params: Vec<Option<&Params>> = self.group_param[range]
-            .iter()
-            .map(|&id| (id != NO_PARAMS).then(|| &self.params[id as usize]))
-            .collect();
-        let windows: Int64Array = params.iter().map(|p| p.map(|p| p.window_us)).collect();
-        let modes: StringArray = params.iter().map(|p| p.map(|p| p.mode.name())).collect();
-        let gaps = ListArray::from_iter_primitive::<Int64Type, _, _>(params.iter().map(|p| {
-            p.filter(|p| !p.max_gap_us.is_empty())
-                .map(|p| p.max_gap_us.clone())
-        }));
+        // each parameter set's text once, not once per group
+        let names: Vec<String> = self.params.iter().map(|p| p.mode.name()).collect();
+        let ids = &self.group_param[range];
+        let mut windows = Int64Builder::with_capacity(ids.len());
+        let mut modes = StringBuilder::with_capacity(ids.len(), ids.len() * 8);
+        let mut gaps = ListBuilder::new(Int64Builder::new());
+        for &id in ids {
+            if id == NO_PARAMS {
+                windows.append_null();
+                modes.append_null();
+                gaps.append(false);
+                continue;
+            }
+            let p = &self.params[id as usize];
+            windows.append_value(p.window_us);
+            modes.append_value(&names[id as usize]);
+            for &g in &p.max_gap_us {
+                gaps.values().append_option(g);
+            }
+            gaps.append(!p.max_gap_us.is_empty());
+        }
+        let (windows, modes, gaps) = (windows.finish(), modes.finish(), gaps.finish());
         Ok(vec![
             Arc::new(events),
             Arc::new(windows),
