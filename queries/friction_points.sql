@@ -3,7 +3,8 @@
 -- with the lowest conversion_from_previous, over all users (`(all)`) and in
 -- each breakdown segment (ties go to the earlier step). A segment's rate at
 -- its worst step is compared with the rate of all other users at the same
--- step (two-sided pooled two-proportion z-test); p_adjusted applies Holm's
+-- step (z_test_p_value: two-sided pooled two-proportion z-test; NULL when
+-- nobody or everybody converted in both); p_adjusted applies Holm's
 -- correction over all segments of the funnel, and significantly_worse is
 -- true when p_adjusted < 0.05 and the segment converts less than the rest.
 -- The `(all)` row is not tested.
@@ -37,7 +38,7 @@ compared AS (
       CAST(o.users - w.users AS DOUBLE) / NULLIF(o.from_previous_denominator - w.from_previous_denominator, 0)
     END AS rest_conversion_rate,
     CASE WHEN w.breakdown <> '(all)' THEN
-      two_proportion_p(
+      z_test_p_value(
         w.users, w.from_previous_denominator,
         o.users - w.users, o.from_previous_denominator - w.from_previous_denominator)
     END AS p_value

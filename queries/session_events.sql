@@ -2,46 +2,81 @@
 -- description: The canonical events with their session. Where the source has
 -- no session_id, a session is a run of one user's events with no gap longer
 -- than $session_timeout_seconds (a gap of exactly the timeout stays in the
--- session); its id is `<user_id>#<start, UTC, ISO>`. dwell_seconds is the time
--- to the next event of the same session (NULL for its last event). Ties in
--- time are ordered by event_id.
+-- session); its id is `<user_id>#<start, UTC, ISO>`. event_seq numbers the
+-- events of a session from 1; dwell_seconds is the time to the next event of
+-- the same session (NULL for its last event). Ties in time are ordered by
+-- event_id.
 -- output: internal
+--
+-- Every window here runs over one global order (no PARTITION BY): with
+-- millions of users a window per user or per session is far slower, and a
+-- LAG/LEAD that checks the neighbour's key gives the same answer.
 WITH ordered AS (
   SELECT
     e.*,
-    LAG(event_time) OVER (PARTITION BY user_id ORDER BY event_time, event_id) AS prev_time
+    ROW_NUMBER() OVER w AS rn,
+    LAG(user_id) OVER w AS prev_user,
+    LAG(event_time) OVER w AS prev_time
   FROM events e
+  WINDOW w AS (ORDER BY user_id, event_time, event_id)
 ),
 starts AS (
   SELECT
     *,
-    CASE
-      WHEN prev_time IS NULL
-        OR CAST(event_time AS BIGINT) - CAST(prev_time AS BIGINT) > $session_timeout_seconds * 1000000
-      THEN event_time
-    END AS start_if_new
+    (prev_user IS DISTINCT FROM user_id)
+      OR CAST(event_time AS BIGINT) - CAST(prev_time AS BIGINT) > $session_timeout_seconds * 1000000
+      AS is_new
   FROM ordered
 ),
-sessioned AS (
+grouped AS (
   SELECT
     *,
-    MAX(start_if_new) OVER (
-      PARTITION BY user_id ORDER BY event_time, event_id
+    -- row number of the current session's first row: row numbers grow along
+    -- the order, so a running MAX finds it without crossing users
+    MAX(CASE WHEN is_new THEN rn END) OVER (
+      ORDER BY user_id, event_time, event_id
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS derived_start
+    ) AS first_rn
   FROM starts
+),
+session_starts AS (
+  SELECT rn AS start_rn, event_time AS derived_start FROM starts WHERE is_new
 ),
 with_id AS (
   SELECT
-    event_id, user_id, event_time, event_name,
-    COALESCE(session_id, user_id || '#' || to_char(derived_start, '%Y-%m-%dT%H:%M:%S%.6fZ')) AS session_id,
-    channel, source, medium, campaign, device, country, page, product_id, category,
-    revenue, experiment, variant
-  FROM sessioned
+    g.event_id, g.user_id, g.event_time, g.event_name,
+    COALESCE(g.session_id, g.user_id || '#' || to_char(s.derived_start, '%Y-%m-%dT%H:%M:%S%.6fZ')) AS session_id,
+    g.channel, g.source, g.medium, g.campaign, g.device, g.country, g.page, g.product_id, g.category,
+    g.revenue, g.experiment, g.variant
+  FROM grouped g
+  JOIN session_starts s ON g.first_rn = s.start_rn
+),
+in_session AS (
+  SELECT
+    *,
+    ROW_NUMBER() OVER s AS rn,
+    LAG(session_id) OVER s AS prev_session,
+    LEAD(session_id) OVER s AS next_session,
+    LEAD(event_time) OVER s AS next_time
+  FROM with_id
+  WINDOW s AS (ORDER BY session_id, event_time, event_id)
+),
+numbered AS (
+  SELECT
+    *,
+    MAX(CASE WHEN prev_session IS DISTINCT FROM session_id THEN rn END) OVER (
+      ORDER BY session_id, event_time, event_id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS first_rn
+  FROM in_session
 )
 SELECT
-  *,
-  ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY event_time, event_id) AS event_seq,
-  (CAST(LEAD(event_time) OVER (PARTITION BY session_id ORDER BY event_time, event_id) AS BIGINT)
-    - CAST(event_time AS BIGINT)) / 1e6 AS dwell_seconds
-FROM with_id
+  event_id, user_id, event_time, event_name, session_id,
+  channel, source, medium, campaign, device, country, page, product_id, category,
+  revenue, experiment, variant,
+  rn - first_rn + 1 AS event_seq,
+  CASE
+    WHEN next_session = session_id
+    THEN (CAST(next_time AS BIGINT) - CAST(event_time AS BIGINT)) / 1e6
+  END AS dwell_seconds
+FROM numbered

@@ -25,6 +25,12 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "funnel_step_definitions",
     "funnel_exclusions",
     "funnel_breakdowns",
+    "lift_purchase_steps",
+    "experiment_definitions",
+    "experiment_conversions",
+    "experiment_weights",
+    "audience_definitions",
+    "audience_conversions",
 ];
 
 fn text_table(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Result<Arc<MemTable>> {
@@ -125,6 +131,7 @@ pub fn register(
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
     crate::funnel_config::register(ctx, &settings.funnels)?;
+    crate::lift_config::register(ctx, &settings.lift)?;
     Ok(())
 }
 
@@ -165,6 +172,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
             ScalarValue::Int64(Some(settings.engaged_pageviews)),
         ),
     ];
+    p.extend(crate::lift_config::params(&settings.lift, as_of));
     p.extend(settings.params.iter().cloned());
     p
 }

@@ -76,7 +76,12 @@ async fn sql(args: &SqlArgs) -> Result<()> {
         let mapped = input::read_files(&ctx, &discovery.files, &settings).await?;
         pipeline::prepare(&ctx, &settings, mapped, &LazyStore).await?;
     }
-    let df = ctx.sql(&args.query).await?;
+    // ad-hoc SQL reads only: no DDL, DML or COPY
+    let options = datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let df = ctx.sql_with_options(&args.query, options).await?;
     let batches = df.collect().await?;
     print(&format_batches(&batches, args.format)?)
 }

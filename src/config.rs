@@ -37,6 +37,15 @@ pub struct Config {
     /// Extra named SQL parameters for the user's own queries (`$name`).
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
+    /// Micro-conversion lift settings.
+    #[serde(default)]
+    pub lift: crate::lift_config::LiftConfig,
+    /// A/B experiments found in the events (control, conversions, split).
+    #[serde(default)]
+    pub experiments: Vec<crate::lift_config::ExperimentConfig>,
+    /// Retargeting audiences.
+    #[serde(default)]
+    pub audiences: Vec<crate::lift_config::AudienceConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

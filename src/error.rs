@@ -121,3 +121,37 @@ impl Error {
         }
     }
 }
+
+/// The error and its causes as one line, `a: b: c`, skipping a cause whose
+/// text an earlier message already contains (DataFusion repeats itself).
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(text.trim()) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_skips_repeated_causes() {
+        let inner = DataFusionError::Plan("no field named x".into());
+        let err = Error::QueryFailed {
+            name: "q".into(),
+            path: "q.sql".into(),
+            source: Box::new(DataFusionError::Context("planning".into(), Box::new(inner))),
+        };
+        let text = chain(&err);
+        assert_eq!(text.matches("no field named x").count(), 1, "{text}");
+        assert!(text.starts_with("query `q` (q.sql) failed: "), "{text}");
+    }
+}

@@ -4,6 +4,7 @@
 //! queries (bundled and the user's own) runs on Apache DataFusion, and every
 //! result is published as Parquet with a run manifest. See `DESIGN.md`.
 
+pub mod bundled;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -16,6 +17,7 @@ pub mod functions;
 pub mod funnel_config;
 pub mod generate;
 pub mod input;
+pub mod lift_config;
 pub mod manifest;
 pub mod mem;
 pub mod pipeline;

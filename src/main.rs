@@ -24,7 +24,7 @@ fn main() {
     };
     if let Err(err) = runtime.block_on(microconv::commands::dispatch(cli)) {
         let code = err.exit_code();
-        eprintln!("error: {:#}", anyhow::Error::new(err));
+        eprintln!("error: {}", microconv::error::chain(&err));
         std::process::exit(code);
     }
 }

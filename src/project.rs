@@ -11,9 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-mod bundled {
-    include!(concat!(env!("OUT_DIR"), "/bundled_queries.rs"));
-}
+use crate::bundled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -197,6 +195,28 @@ mod tests {
     #[test]
     fn bad_names_are_refused() {
         assert!(parse("My Table.sql", "x", "SELECT 1", Origin::User).is_err());
+    }
+
+    #[test]
+    fn bundled_list_matches_the_queries_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        on_disk.sort();
+        let listed: Vec<String> = bundled::BUNDLED
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        assert_eq!(
+            listed, on_disk,
+            "src/bundled.rs must list every file in queries/"
+        );
+        for (name, sql) in bundled::BUNDLED {
+            assert_eq!(*sql, std::fs::read_to_string(dir.join(name)).unwrap());
+        }
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub struct Settings {
     pub max_row_group_size: usize,
     pub datafusion: Vec<(String, String)>,
     pub params: Vec<(String, ScalarValue)>,
+    pub lift: crate::lift_config::LiftSettings,
 }
 
 /// Environment lookup, injectable for tests.
@@ -234,6 +235,7 @@ impl Settings {
             .map(|(k, v)| (k.clone(), toml_to_string(v)))
             .collect();
         let params = resolve_params(&config)?;
+        let lift = crate::lift_config::resolve(&config, &conversions)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
             return Err(Error::setting(
@@ -267,6 +269,7 @@ impl Settings {
             max_row_group_size: config.output.max_row_group_size.unwrap_or(1 << 20),
             datafusion,
             params,
+            lift,
             config,
         })
     }
@@ -382,7 +385,7 @@ fn toml_to_string(v: &toml::Value) -> String {
     }
 }
 
-fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

@@ -41,8 +41,12 @@ impl Store for MemoryStore {
         df: DataFrame,
         _internal: bool,
     ) -> Result<u64> {
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
+        // the physical schema, which can differ from the logical one in
+        // nullability, is the one the batches carry
+        let task_ctx = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        let schema = plan.schema();
+        let batches = datafusion::physical_plan::collect(plan, task_ctx).await?;
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let table = MemTable::try_new(schema, vec![batches])?;
         ctx.deregister_table(name)?;

@@ -278,6 +278,15 @@ fn select_runs_only_the_named_tables_and_their_inputs() {
 }
 
 #[test]
+fn ad_hoc_sql_cannot_write() {
+    let p = Project::new();
+    assert!(p.run(&["run"]).status.success());
+    let o = p.run(&["sql", "COPY (SELECT 1) TO 'x.parquet'"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!p.path("x.parquet").exists());
+}
+
+#[test]
 fn writing_sql_is_refused() {
     let p = Project::new();
     std::fs::write(p.path("my_queries/evil.sql"), "DROP TABLE sessions").unwrap();

@@ -26,8 +26,14 @@ use sqllogictest::{DBOutput, DefaultColumnType};
 #[error("{0}")]
 pub struct SltError(String);
 
-fn err(e: impl std::fmt::Display) -> SltError {
-    SltError(format!("{e:#}"))
+fn err(e: impl std::error::Error) -> SltError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    SltError(message)
 }
 
 /// An error with its whole cause chain, so a failing query says why.

@@ -6,4 +6,5 @@ mod docs;
 mod funnel_parity;
 mod funnels;
 mod generate;
+mod lift;
 mod slt;

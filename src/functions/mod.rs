@@ -6,6 +6,7 @@ pub mod funnel;
 pub mod funnel_algo;
 mod funnel_state;
 pub mod funnel_stats;
+pub mod stats;
 pub mod time;
 
 use datafusion::prelude::SessionContext;
@@ -17,5 +18,5 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udaf(funnel::window_funnel_times_udaf());
     ctx.register_udf(funnel_stats::proportion_ci_low_udf());
     ctx.register_udf(funnel_stats::proportion_ci_high_udf());
-    ctx.register_udf(funnel_stats::two_proportion_p_udf());
+    stats::register(ctx);
 }
