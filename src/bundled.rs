@@ -5,6 +5,18 @@
 /// (file name, SQL text) of every bundled query, sorted by file name.
 pub static BUNDLED: &[(&str, &str)] = &[
     (
+        "attribution.sql",
+        include_str!("../queries/attribution.sql"),
+    ),
+    (
+        "attribution_touchpoints.sql",
+        include_str!("../queries/attribution_touchpoints.sql"),
+    ),
+    (
+        "channel_attribution.sql",
+        include_str!("../queries/channel_attribution.sql"),
+    ),
+    (
         "conversions.sql",
         include_str!("../queries/conversions.sql"),
     ),
@@ -41,8 +53,21 @@ pub static BUNDLED: &[(&str, &str)] = &[
         "funnel_users.sql",
         include_str!("../queries/funnel_users.sql"),
     ),
+    (
+        "journey_paths.sql",
+        include_str!("../queries/journey_paths.sql"),
+    ),
+    (
+        "journey_touchpoints.sql",
+        include_str!("../queries/journey_touchpoints.sql"),
+    ),
+    ("journeys.sql", include_str!("../queries/journeys.sql")),
     ("lift_cells.sql", include_str!("../queries/lift_cells.sql")),
     ("lift_users.sql", include_str!("../queries/lift_users.sql")),
+    (
+        "markov_attribution.sql",
+        include_str!("../queries/markov_attribution.sql"),
+    ),
     (
         "micro_conversion_lift.sql",
         include_str!("../queries/micro_conversion_lift.sql"),
@@ -55,6 +80,7 @@ pub static BUNDLED: &[(&str, &str)] = &[
         "micro_conversion_lift_by_segment.sql",
         include_str!("../queries/micro_conversion_lift_by_segment.sql"),
     ),
+    ("path_edges.sql", include_str!("../queries/path_edges.sql")),
     (
         "retargeting_audiences.sql",
         include_str!("../queries/retargeting_audiences.sql"),

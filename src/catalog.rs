@@ -25,6 +25,7 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "funnel_step_definitions",
     "funnel_exclusions",
     "funnel_breakdowns",
+    crate::attribution_config::COSTS_TABLE,
     "lift_purchase_steps",
     "experiment_definitions",
     "experiment_conversions",
@@ -131,6 +132,7 @@ pub fn register(
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
     crate::funnel_config::register(ctx, &settings.funnels)?;
+    crate::attribution_config::register(ctx, &settings.attribution)?;
     crate::lift_config::register(ctx, &settings.lift)?;
     Ok(())
 }
@@ -172,6 +174,7 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
             ScalarValue::Int64(Some(settings.engaged_pageviews)),
         ),
     ];
+    p.extend(crate::attribution_config::params(&settings.attribution));
     p.extend(crate::lift_config::params(&settings.lift, as_of));
     p.extend(settings.params.iter().cloned());
     p

@@ -70,12 +70,13 @@ async fn validate(args: &CommonArgs) -> Result<()> {
 async fn sql(args: &SqlArgs) -> Result<()> {
     let settings = Settings::resolve(&args.common, &ProcessEnv)?;
     let ctx = engine::build_context(&settings)?;
-    register_latest_outputs(&ctx, &settings).await?;
     if !settings.events.is_empty() {
         let discovery = input::discover(&settings.events, settings.as_of)?;
         let mapped = input::read_files(&ctx, &discovery.files, &settings).await?;
         pipeline::prepare(&ctx, &settings, mapped, &LazyStore).await?;
     }
+    // published outputs win over the lazily mapped input (rejected_events)
+    register_latest_outputs(&ctx, &settings).await?;
     // ad-hoc SQL reads only: no DDL, DML or COPY
     let options = datafusion::execution::context::SQLOptions::new()
         .with_allow_ddl(false)
@@ -117,6 +118,7 @@ async fn register_latest_outputs(ctx: &SessionContext, settings: &Settings) -> R
         };
         let dir = settings.out_dir.join(path);
         if dir.exists() {
+            ctx.deregister_table(name)?;
             ctx.register_parquet(
                 name,
                 dir.to_string_lossy().as_ref(),

@@ -25,6 +25,10 @@ pub struct Config {
     #[serde(default)]
     pub channels: Vec<ChannelRuleConfig>,
     #[serde(default)]
+    pub journeys: crate::attribution_config::JourneysConfig,
+    #[serde(default)]
+    pub attribution: crate::attribution_config::AttributionConfig,
+    #[serde(default)]
     pub queries: QueriesConfig,
     #[serde(default)]
     pub output: OutputConfig,

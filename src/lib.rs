@@ -4,6 +4,7 @@
 //! queries (bundled and the user's own) runs on Apache DataFusion, and every
 //! result is published as Parquet with a run manifest. See `DESIGN.md`.
 
+pub mod attribution_config;
 pub mod bundled;
 pub mod catalog;
 pub mod cli;

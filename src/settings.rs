@@ -72,6 +72,8 @@ pub struct Settings {
     pub conversions: Vec<Conversion>,
     pub funnels: Vec<crate::funnel_config::Funnel>,
     pub channel_rules: Vec<ChannelRule>,
+    /// `[journeys]` and `[attribution]`.
+    pub attribution: crate::attribution_config::AttributionSettings,
     pub query_dirs: Vec<PathBuf>,
     pub out_dir: PathBuf,
     pub as_of: Option<NaiveDate>,
@@ -235,6 +237,8 @@ impl Settings {
             .map(|(k, v)| (k.clone(), toml_to_string(v)))
             .collect();
         let params = resolve_params(&config)?;
+        let attribution =
+            crate::attribution_config::resolve(&config.journeys, &config.attribution, &rel)?;
         let lift = crate::lift_config::resolve(&config, &conversions)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
@@ -260,6 +264,7 @@ impl Settings {
             conversions,
             funnels,
             channel_rules,
+            attribution,
             query_dirs,
             out_dir,
             as_of,

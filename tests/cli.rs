@@ -294,3 +294,100 @@ fn writing_sql_is_refused() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("evil.sql"), "{}", stderr(&o));
 }
+
+#[test]
+fn bundled_sample_is_what_the_documented_command_makes() {
+    // the command in README.md ("Sample data")
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sample");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_microconv"))
+        .args([
+            "generate", "--users", "20000", "--days", "180", "--seed", "42", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    for name in ["part-00000.parquet", "ground_truth.json"] {
+        let fresh = std::fs::read(out.join(name)).unwrap();
+        let committed = std::fs::read(repo.join(name)).unwrap();
+        assert!(
+            fresh == committed,
+            "data/sample/{name} differs from a fresh generate"
+        );
+    }
+}
+
+#[test]
+fn repo_config_runs_on_the_bundled_sample() {
+    // the README's quick start, minus the release build
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_microconv"))
+        .args(["run", "--out"])
+        .arg(out.path())
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("_manifests/latest.json")).unwrap(),
+    )
+    .unwrap();
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("data/sample/ground_truth.json")).unwrap(),
+    )
+    .unwrap();
+    // sessionization at 30 minutes finds exactly the planted sessions
+    assert_eq!(
+        table_rows(&m, "sessions"),
+        truth["sessions"]["count"].as_u64(),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(table_rows(&m, "rejected_events"), Some(0));
+}
+
+#[test]
+fn dirty_generated_input_is_quarantined_with_exact_counts() {
+    // 3 files: one stores event_time as epoch milliseconds, one is unsorted;
+    // the generator records exactly how many dirty rows it planted
+    let p = Project::new();
+    let events = p.path("dirty");
+    let o = p.run(&[
+        "generate", "--users", "3000", "--days", "30", "--seed", "11", "--files", "3", "--dirty",
+        "--out", "dirty",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(events.join("ground_truth.json")).unwrap())
+            .unwrap();
+    let o = p.run(&["run", "--events", "dirty"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = manifest(&p);
+    let rejected = &m["input_rows"]["rejected"];
+    assert_eq!(
+        rejected["duplicate event_id"], truth["dirt"]["duplicate_rows"],
+        "{rejected}"
+    );
+    assert_eq!(
+        rejected["missing user_id"], truth["dirt"]["null_user_rows"],
+        "{rejected}"
+    );
+    let total = truth["dirt"]["duplicate_rows"].as_u64().unwrap()
+        + truth["dirt"]["null_user_rows"].as_u64().unwrap();
+    assert_eq!(table_rows(&m, "rejected_events"), Some(total));
+    // every file is named by its rejected rows, and sessions are still exact
+    let s = p.run(&[
+        "sql",
+        "SELECT COUNT(DISTINCT source_file) AS files FROM rejected_events",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(stdout(&s), "files\n3\n", "{}", stderr(&s));
+    assert_eq!(
+        table_rows(&m, "sessions"),
+        truth["sessions"]["count"].as_u64()
+    );
+}

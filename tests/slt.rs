@@ -36,8 +36,8 @@ fn err(e: impl std::error::Error) -> SltError {
     SltError(message)
 }
 
-/// An error with its whole cause chain, so a failing query says why.
-fn chain(e: microconv::Error) -> SltError {
+/// A microconv error with its cause chain (which query failed, and why).
+fn err_chain(e: microconv::Error) -> SltError {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
@@ -92,12 +92,12 @@ impl Db {
         .map_err(err)?;
         let prepared = pipeline::prepare(&self.ctx, &settings, mapped, &MemoryStore)
             .await
-            .map_err(err)?;
+            .map_err(err_chain)?;
         let nodes = pipeline::plan(&self.ctx, &settings, &[]).map_err(err)?;
         for node in &nodes {
             pipeline::run_node(&self.ctx, node, &settings, &prepared.params, &MemoryStore)
                 .await
-                .map_err(chain)?;
+                .map_err(err_chain)?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The integration test binary: one module per topic (see STYLE.md).
 
+mod attribution;
 mod cli;
 mod common;
 mod docs;

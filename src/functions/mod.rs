@@ -6,6 +6,8 @@ pub mod funnel;
 pub mod funnel_algo;
 mod funnel_state;
 pub mod funnel_stats;
+pub mod markov;
+pub mod markov_udaf;
 pub mod stats;
 pub mod time;
 
@@ -18,5 +20,6 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udaf(funnel::window_funnel_times_udaf());
     ctx.register_udf(funnel_stats::proportion_ci_low_udf());
     ctx.register_udf(funnel_stats::proportion_ci_high_udf());
+    ctx.register_udaf(markov_udaf::markov_attribution_udaf());
     stats::register(ctx);
 }

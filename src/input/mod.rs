@@ -68,11 +68,17 @@ pub async fn read_files(
                 path: members[0].path.clone(),
                 message: e.to_string(),
             })?;
-        // the object-store path of a local file, made absolute again
-        let source_file = datafusion::functions::string::expr_fn::concat(vec![
-            datafusion::logical_expr::lit("/"),
-            datafusion::functions::core::expr_fn::input_file_name(),
-        ]);
+        let source_file = if members.len() == 1 {
+            lit(paths[0].clone())
+        } else {
+            // the object-store path of a local file, made absolute again;
+            // input_file_name() is evaluated inside the scan of a
+            // multi-file table
+            datafusion::functions::string::expr_fn::concat(vec![
+                lit("/"),
+                datafusion::functions::core::expr_fn::input_file_name(),
+            ])
+        };
         let df = map::map_source(df, &label, source_file, settings)?;
         mapped = Some(match mapped {
             None => df,
