@@ -89,7 +89,7 @@ fn text(batch: &RecordBatch, column: usize, row: usize) -> String {
 async fn friction_points_names_the_planted_bottleneck() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    generate(&GenerateOptions::new(12_000, 60, 11, &data)).unwrap();
+    generate(&GenerateOptions::new(4_000, 60, 11, &data)).unwrap();
     let truth = read_ground_truth(&data.join("ground_truth.json")).unwrap();
     let ctx = run(
         &data,
