@@ -48,6 +48,34 @@ pub static BUNDLED: &[(&str, &str)] = &[
         include_str!("../queries/experiments.sql"),
     ),
     (
+        "friction_points.sql",
+        include_str!("../queries/friction_points.sql"),
+    ),
+    (
+        "funnel_chains.sql",
+        include_str!("../queries/funnel_chains.sql"),
+    ),
+    (
+        "funnel_daily.sql",
+        include_str!("../queries/funnel_daily.sql"),
+    ),
+    (
+        "funnel_segments.sql",
+        include_str!("../queries/funnel_segments.sql"),
+    ),
+    (
+        "funnel_stages.sql",
+        include_str!("../queries/funnel_stages.sql"),
+    ),
+    (
+        "funnel_steps.sql",
+        include_str!("../queries/funnel_steps.sql"),
+    ),
+    (
+        "funnel_users.sql",
+        include_str!("../queries/funnel_users.sql"),
+    ),
+    (
         "journey_paths.sql",
         include_str!("../queries/journey_paths.sql"),
     ),
@@ -84,4 +112,8 @@ pub static BUNDLED: &[(&str, &str)] = &[
         include_str!("../queries/session_events.sql"),
     ),
     ("sessions.sql", include_str!("../queries/sessions.sql")),
+    (
+        "stage_transitions.sql",
+        include_str!("../queries/stage_transitions.sql"),
+    ),
 ];

@@ -21,6 +21,10 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "channel_rules",
     "pageview_events",
     "run_params",
+    "funnel_definitions",
+    "funnel_step_definitions",
+    "funnel_exclusions",
+    "funnel_breakdowns",
     crate::attribution_config::COSTS_TABLE,
     "lift_purchase_steps",
     "experiment_definitions",
@@ -127,6 +131,7 @@ pub fn register(
         .map(|(k, v)| vec![Some(k.clone()), Some(v.to_string())])
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
+    crate::funnel_config::register(ctx, &settings.funnels)?;
     crate::attribution_config::register(ctx, &settings.attribution)?;
     crate::lift_config::register(ctx, &settings.lift)?;
     Ok(())

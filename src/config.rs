@@ -18,6 +18,9 @@ pub struct Config {
     pub sessions: SessionsConfig,
     #[serde(default)]
     pub conversions: Vec<ConversionConfig>,
+    /// Funnel definitions (see `funnel_config`).
+    #[serde(default)]
+    pub funnels: Vec<crate::funnel_config::FunnelConfig>,
     /// Channel rules, first match wins; empty means the built-in defaults.
     #[serde(default)]
     pub channels: Vec<ChannelRuleConfig>,

@@ -17,6 +17,7 @@ pub mod dag;
 pub mod engine;
 pub mod error;
 pub mod functions;
+pub mod funnel_config;
 pub mod generate;
 pub mod input;
 pub mod lift_config;

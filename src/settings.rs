@@ -70,6 +70,7 @@ pub struct Settings {
     pub engaged_seconds: i64,
     pub engaged_pageviews: i64,
     pub conversions: Vec<Conversion>,
+    pub funnels: Vec<crate::funnel_config::Funnel>,
     pub channel_rules: Vec<ChannelRule>,
     /// `[journeys]` and `[attribution]`.
     pub attribution: crate::attribution_config::AttributionSettings,
@@ -218,6 +219,7 @@ impl Settings {
         let engaged_seconds =
             parse_duration(engaged).map_err(|m| Error::setting("sessions.engaged_duration", m))?;
         let conversions = resolve_conversions(&config)?;
+        let funnels = crate::funnel_config::resolve(&config.funnels, &conversions)?;
         let channel_rules = if config.channels.is_empty() {
             default_channel_rules()
         } else {
@@ -262,6 +264,7 @@ impl Settings {
             engaged_seconds,
             engaged_pageviews: i64::from(config.sessions.engaged_pageviews.unwrap_or(2)),
             conversions,
+            funnels,
             channel_rules,
             attribution,
             query_dirs,

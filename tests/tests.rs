@@ -5,6 +5,8 @@ mod cli;
 mod clv;
 mod common;
 mod docs;
+mod funnel_parity;
+mod funnels;
 mod generate;
 mod lift;
 mod slt;

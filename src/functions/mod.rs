@@ -3,6 +3,10 @@
 //! executor (local or distributed) can call it.
 
 pub mod clv;
+pub mod funnel;
+pub mod funnel_algo;
+mod funnel_state;
+pub mod funnel_stats;
 pub mod markov;
 pub mod markov_udaf;
 pub mod stats;
@@ -13,6 +17,10 @@ use datafusion::prelude::SessionContext;
 /// Register every microconv function into `ctx`.
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
+    ctx.register_udaf(funnel::window_funnel_udaf());
+    ctx.register_udaf(funnel::window_funnel_times_udaf());
+    ctx.register_udf(funnel_stats::proportion_ci_low_udf());
+    ctx.register_udf(funnel_stats::proportion_ci_high_udf());
     ctx.register_udaf(markov_udaf::markov_attribution_udaf());
     clv::register(ctx);
     stats::register(ctx);
