@@ -44,8 +44,6 @@ pub struct RunSummary {
     pub input_seconds: f64,
     pub input_peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
-    /// Tables used by later queries but not published.
-    pub internal_tables: Vec<TableEntry>,
     /// Every table in run order, internal ones marked in their name.
     pub stages: Vec<TableEntry>,
     pub seconds: f64,
@@ -202,7 +200,7 @@ fn finish(
         input_seconds: prepared.seconds,
         input_peak_rss_bytes: prepared.peak_rss_bytes,
         tables: tables.clone(),
-        internal_tables: internal.clone(),
+        internal_tables: internal,
     };
     let manifest_path = manifest.write(out)?;
     Ok(RunSummary {
@@ -212,7 +210,6 @@ fn finish(
         input_seconds: prepared.seconds,
         input_peak_rss_bytes: prepared.peak_rss_bytes,
         tables,
-        internal_tables: internal,
         stages,
         seconds: started.elapsed().as_secs_f64(),
         manifest: manifest_path,

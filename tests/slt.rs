@@ -76,12 +76,10 @@ impl Db {
     }
 
     async fn run_job(&mut self, as_of: Option<String>) -> Result<(), SltError> {
-        let text = self.settings.config.clone();
         let mut settings = self.settings.clone();
         if let Some(d) = as_of {
             settings.as_of = Some(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(err)?);
         }
-        let _ = text;
         let raw = self.ctx.table("raw_events").await.map_err(err)?;
         let mapped = input::map::map_source(
             raw,

@@ -140,48 +140,43 @@ fn time(e: Expr, dt: &DataType, unit: EpochUnit) -> Option<Expr> {
             std::sync::Arc::new(parse_event_time_udf()),
             vec![cast(e, DataType::Utf8)],
         ))),
-        d if d.is_integer() => Some(cast(epoch_micros(cast(e, DataType::Int64), unit), ts)),
+        d if d.is_integer() => Some(cast(
+            epoch_micros(cast(e, DataType::Int64), unit, int_lit),
+            ts,
+        )),
         d if d.is_floating() => {
-            let micros = epoch_micros_float(cast(e, DataType::Float64), unit);
+            let micros = epoch_micros(cast(e, DataType::Float64), unit, float_lit);
             Some(cast(cast(micros, DataType::Int64), ts))
         }
         _ => None,
     }
 }
 
-/// Integer epoch in `unit` to microseconds.
-fn epoch_micros(e: Expr, unit: EpochUnit) -> Expr {
+/// An epoch number in `unit` to microseconds; `num` makes a literal of the
+/// number's type (Int64 or Float64), so one rule serves both.
+fn epoch_micros(e: Expr, unit: EpochUnit, num: fn(i64) -> Expr) -> Expr {
     match unit {
-        EpochUnit::Seconds => e * lit(1_000_000i64),
-        EpochUnit::Millis => e * lit(1_000i64),
+        EpochUnit::Seconds => e * num(1_000_000),
+        EpochUnit::Millis => e * num(1_000),
         EpochUnit::Micros => e,
         EpochUnit::Auto => {
+            // below 1e11 seconds, below 1e14 milliseconds, else microseconds
             let abs = datafusion::functions::math::expr_fn::abs(e.clone());
             when(
-                abs.clone().lt(lit(100_000_000_000i64)),
-                e.clone() * lit(1_000_000i64),
+                abs.clone().lt(num(100_000_000_000)),
+                e.clone() * num(1_000_000),
             )
-            .when(
-                abs.lt(lit(100_000_000_000_000i64)),
-                e.clone() * lit(1_000i64),
-            )
+            .when(abs.lt(num(100_000_000_000_000)), e.clone() * num(1_000))
             .otherwise(e)
             .expect("CASE with a WHEN is valid")
         }
     }
 }
 
-fn epoch_micros_float(e: Expr, unit: EpochUnit) -> Expr {
-    match unit {
-        EpochUnit::Seconds => e * lit(1e6),
-        EpochUnit::Millis => e * lit(1e3),
-        EpochUnit::Micros => e,
-        EpochUnit::Auto => {
-            let abs = datafusion::functions::math::expr_fn::abs(e.clone());
-            when(abs.clone().lt(lit(1e11)), e.clone() * lit(1e6))
-                .when(abs.lt(lit(1e14)), e.clone() * lit(1e3))
-                .otherwise(e)
-                .expect("CASE with a WHEN is valid")
-        }
-    }
+fn int_lit(n: i64) -> Expr {
+    lit(n)
+}
+
+fn float_lit(n: i64) -> Expr {
+    lit(n as f64)
 }
