@@ -6,8 +6,9 @@
 -- events after the as-of day (a backtest), the calibration period is the
 -- history and the holdout runs to the day of the latest valid event. No
 -- rows when there is no holdout. frequency, recency, t and monetary_value
--- are as in clv_rfm, over the calibration period; holdout_purchases counts
--- purchase days in the holdout; holdout_length is its length in time units.
+-- are as in clv_rfm, over the calibration period (which ends with the last
+-- purchase period of calibration_end); holdout_purchases counts purchase
+-- periods in the holdout; holdout_length is its length in time units.
 -- output: internal
 WITH after AS (
   SELECT
@@ -24,35 +25,44 @@ split AS (
     CASE WHEN $clv_holdout_days > 0 THEN CAST($as_of AS INT) ELSE after.last_day END AS obs_end
   FROM after
 ),
-days AS (
-  SELECT user_id, CAST(day AS INT) AS d, revenue FROM clv_purchase_days
+bounds AS (
+  SELECT
+    source,
+    cal_end,
+    obs_end,
+    (CAST(cal_end AS BIGINT) + 1) * $clv_periods_per_day - 1 AS cal_end_p,
+    (CAST(obs_end AS BIGINT) + 1) * $clv_periods_per_day - 1 AS obs_end_p
+  FROM split
+),
+periods AS (
+  SELECT user_id, period AS d, revenue FROM clv_purchase_periods
   UNION ALL
-  SELECT user_id, CAST(day AS INT) AS d, revenue
+  SELECT user_id, period AS d, revenue
   FROM clv_activity_after_as_of
   WHERE orders > 0 AND $clv_holdout_days = 0
 ),
 cal AS (
   SELECT
-    days.user_id,
-    MIN(days.d) AS first_d,
-    MAX(days.d) AS last_d,
-    COUNT(*) AS purchase_days
-  FROM days CROSS JOIN split
-  WHERE days.d <= split.cal_end
-  GROUP BY days.user_id
+    periods.user_id,
+    MIN(periods.d) AS first_d,
+    MAX(periods.d) AS last_d,
+    COUNT(*) AS purchase_periods
+  FROM periods CROSS JOIN bounds
+  WHERE periods.d <= bounds.cal_end_p
+  GROUP BY periods.user_id
 ),
 cal_value AS (
-  SELECT days.user_id, AVG(days.revenue) AS repeat_day_value
-  FROM days JOIN cal ON days.user_id = cal.user_id
-  CROSS JOIN split
-  WHERE days.d > cal.first_d AND days.d <= split.cal_end
-  GROUP BY days.user_id
+  SELECT periods.user_id, AVG(periods.revenue) AS repeat_period_value
+  FROM periods JOIN cal ON periods.user_id = cal.user_id
+  CROSS JOIN bounds
+  WHERE periods.d > cal.first_d AND periods.d <= bounds.cal_end_p
+  GROUP BY periods.user_id
 ),
 hold AS (
-  SELECT days.user_id, COUNT(*) AS holdout_purchases
-  FROM days CROSS JOIN split
-  WHERE days.d > split.cal_end AND days.d <= split.obs_end
-  GROUP BY days.user_id
+  SELECT periods.user_id, COUNT(*) AS holdout_purchases
+  FROM periods CROSS JOIN bounds
+  WHERE periods.d > bounds.cal_end_p AND periods.d <= bounds.obs_end_p
+  GROUP BY periods.user_id
 )
 SELECT
   cal.user_id,
@@ -60,14 +70,14 @@ SELECT
   CAST(split.cal_end AS DATE) AS calibration_end,
   CAST(split.obs_end AS DATE) AS holdout_end,
   CAST(split.obs_end - split.cal_end AS BIGINT) AS holdout_days,
-  cal.purchase_days - 1 AS frequency,
-  CAST(cal.last_d - cal.first_d AS DOUBLE) / $clv_unit_days AS recency,
-  CAST(split.cal_end - cal.first_d AS DOUBLE) / $clv_unit_days AS t,
-  COALESCE(cal_value.repeat_day_value, 0.0) AS monetary_value,
+  cal.purchase_periods - 1 AS frequency,
+  CAST(cal.last_d - cal.first_d AS DOUBLE) / ($clv_periods_per_day * $clv_unit_days) AS recency,
+  CAST(split.cal_end_p - cal.first_d AS DOUBLE) / ($clv_periods_per_day * $clv_unit_days) AS t,
+  COALESCE(cal_value.repeat_period_value, 0.0) AS monetary_value,
   COALESCE(hold.holdout_purchases, 0) AS holdout_purchases,
   CAST(split.obs_end - split.cal_end AS DOUBLE) / $clv_unit_days AS holdout_length
 FROM cal
-CROSS JOIN split
+CROSS JOIN bounds split
 LEFT JOIN cal_value ON cal.user_id = cal_value.user_id
 LEFT JOIN hold ON cal.user_id = hold.user_id
 WHERE split.obs_end > split.cal_end

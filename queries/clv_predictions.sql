@@ -1,9 +1,9 @@
 -- grain: one row per customer (as clv_rfm)
 -- description: Forward-looking value per customer from the 'full' fits in
 -- clv_model: p_alive = P(still active | frequency, recency, t) (BG/NBD);
--- expected_purchases = expected repeat purchase days in the next
+-- expected_purchases = expected repeat purchase periods (days, see clv_rfm) in the next
 -- $clv_horizon_days days; expected_order_value = Gamma-Gamma conditional
--- mean value of a purchase day (the population mean for one-time buyers);
+-- mean value of a purchase period (the population mean for one-time buyers);
 -- predicted_clv = expected purchases x expected order value, month by month
 -- (30 days) discounted at $clv_monthly_discount_rate per month. value_tier
 -- ranks predicted_clv: top (top 10%), high (next 20%), medium (next 30%),

@@ -1,41 +1,44 @@
 -- grain: one row per customer (user with a macro conversion up to the as-of day)
 -- description: Recency, frequency and monetary value per customer, as
 -- lifetimes' summary_data_from_transaction_data: purchases are grouped by
--- UTC day; frequency = purchase days - 1 (repeat purchases); recency = time
--- from the first to the last purchase day; t = time from the first purchase
--- day to the as-of day (both in [clv] time_unit: days, or weeks = days / 7);
--- monetary_value = mean revenue per repeat purchase day (0 when frequency is
--- 0). RFM scores are 1-5 by percent rank: score = min(5, 1 + floor(5 *
--- percent_rank)), ties share the lower score; R ranks days since the last
--- purchase (recent = high), F ranks frequency, M ranks total revenue. The
--- segment follows the R and F scores (see docs/tables.md).
+-- UTC day (or hour, with [clv] purchase_grain = "hour"); frequency =
+-- purchase periods - 1 (repeat purchases); recency = time from the first to
+-- the last purchase period; t = time from the first purchase period to the
+-- last period of the as-of day (both in [clv] time_unit: days, or weeks =
+-- days / 7); monetary_value = mean revenue per repeat purchase period (0 when
+-- frequency is 0). RFM scores are 1-5 by percent rank: score = min(5, 1 +
+-- floor(5 * percent_rank)), ties share the lower score; R ranks days since
+-- the last purchase (recent = high), F ranks frequency, M ranks total
+-- revenue. The segment follows the R and F scores (see docs/tables.md).
 WITH d AS (
-  SELECT *, MIN(day) OVER (PARTITION BY user_id) AS first_day
-  FROM clv_purchase_days
+  SELECT *, MIN(period) OVER (PARTITION BY user_id) AS first_period
+  FROM clv_purchase_periods
 ),
 c AS (
   SELECT
     user_id,
-    first_day,
+    first_period,
+    MAX(period) AS last_period,
     MAX(day) AS last_day,
     MIN(first_time) AS first_purchase,
     MAX(last_time) AS last_purchase,
-    COUNT(*) AS purchase_days,
+    COUNT(*) AS purchase_periods,
     SUM(orders) AS orders,
     SUM(revenue) AS total_revenue,
-    AVG(CASE WHEN day > first_day THEN revenue END) AS repeat_day_value
+    AVG(CASE WHEN period > first_period THEN revenue END) AS repeat_period_value
   FROM d
-  GROUP BY user_id, first_day
+  GROUP BY user_id, first_period
 ),
 s AS (
   SELECT
     user_id,
     first_purchase,
     last_purchase,
-    purchase_days - 1 AS frequency,
-    CAST(CAST(last_day AS INT) - CAST(first_day AS INT) AS DOUBLE) / $clv_unit_days AS recency,
-    CAST(CAST($as_of AS INT) - CAST(first_day AS INT) AS DOUBLE) / $clv_unit_days AS t,
-    COALESCE(repeat_day_value, 0.0) AS monetary_value,
+    purchase_periods - 1 AS frequency,
+    CAST(last_period - first_period AS DOUBLE) / ($clv_periods_per_day * $clv_unit_days) AS recency,
+    CAST((CAST(CAST($as_of AS INT) AS BIGINT) + 1) * $clv_periods_per_day - 1 - first_period AS DOUBLE)
+      / ($clv_periods_per_day * $clv_unit_days) AS t,
+    COALESCE(repeat_period_value, 0.0) AS monetary_value,
     CAST(CAST($as_of AS INT) - CAST(last_day AS INT) AS BIGINT) AS days_since_last_purchase,
     orders,
     total_revenue

@@ -2,7 +2,7 @@
 -- description: How well the BG/NBD model predicts purchases it has not
 -- seen (lifetimes' calibration-vs-holdout check). The model is fitted on the
 -- calibration period (clv_model sample 'calibration'); for each customer it
--- predicts the purchase days in the holdout, compared with the actual ones.
+-- predicts the purchase periods (days, see clv_rfm) in the holdout, compared with the actual ones.
 -- error = predicted - actual (sums over the bucket); relative_error =
 -- error / actual; mean_absolute_error = mean over customers of
 -- |predicted - actual|. See clv_calibration for how the holdout is chosen.

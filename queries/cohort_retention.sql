@@ -2,27 +2,28 @@
 -- description: Retention of customers by the month they first bought:
 -- active_customers bought in that month (month 0 is the cohort month, so
 -- everyone); retention_rate = active_customers / cohort_customers;
--- repeat_customers have made a repeat purchase (a second purchase day) by the
+-- repeat_customers have made a repeat purchase (a second purchase period, see clv_rfm) by the
 -- end of that month, repeat_purchase_rate = repeat_customers /
 -- cohort_customers; revenue is the cohort's revenue in that month and
 -- cumulative_revenue_per_customer its running total / cohort_customers. The
 -- as-of month is partial.
 WITH firsts AS (
-  SELECT user_id, MIN(day) AS first_day
-  FROM clv_purchase_days
+  SELECT user_id, MIN(period) AS first_period, MIN(day) AS first_day
+  FROM clv_purchase_periods
   GROUP BY user_id
 ),
 c AS (
   SELECT
     user_id,
+    first_period,
     first_day,
     CAST(date_part('year', first_day) * 12 + date_part('month', first_day) - 1 AS BIGINT) AS cohort_m
   FROM firsts
 ),
 second AS (
   SELECT d.user_id, MIN(d.day) AS second_day
-  FROM clv_purchase_days d JOIN c ON d.user_id = c.user_id
-  WHERE d.day > c.first_day
+  FROM clv_purchase_periods d JOIN c ON d.user_id = c.user_id
+  WHERE d.period > c.first_period
   GROUP BY d.user_id
 ),
 monthly AS (
@@ -31,7 +32,7 @@ monthly AS (
     CAST(date_part('year', d.day) * 12 + date_part('month', d.day) - 1 AS BIGINT) - c.cohort_m AS months_since,
     COUNT(DISTINCT d.user_id) AS active_customers,
     SUM(d.revenue) AS revenue
-  FROM clv_purchase_days d JOIN c ON d.user_id = c.user_id
+  FROM clv_purchase_periods d JOIN c ON d.user_id = c.user_id
   GROUP BY 1, 2
 ),
 repeaters AS (

@@ -26,8 +26,8 @@ pub static BUNDLED: &[(&str, &str)] = &[
         include_str!("../queries/clv_predictions.sql"),
     ),
     (
-        "clv_purchase_days.sql",
-        include_str!("../queries/clv_purchase_days.sql"),
+        "clv_purchase_periods.sql",
+        include_str!("../queries/clv_purchase_periods.sql"),
     ),
     ("clv_rfm.sql", include_str!("../queries/clv_rfm.sql")),
     (

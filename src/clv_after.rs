@@ -3,8 +3,9 @@
 //!
 //! `events` stops at the end of the as-of day, so the bundled queries cannot
 //! see later rows. When the input does have valid rows after it (a backtest:
-//! `--as-of` in the past), this table gives one row per user × UTC day with
-//! a valid event after the as-of day, with the macro conversions of that day.
+//! `--as-of` in the past), this table gives one row per user × purchase
+//! period (UTC day, or hour: `[clv] purchase_grain`) with a valid event after
+//! the as-of day, with the macro conversions of that period.
 //! Only event-scope macro definitions are evaluated, on the raw canonical
 //! events (there are no sessions after the as-of day: `session_id` is the
 //! source's, `event_seq` and `dwell_seconds` are NULL). Normally empty.
@@ -27,7 +28,8 @@ pub fn builtin_nodes() -> Vec<Node> {
     vec![Node {
         name: TABLE.into(),
         kind: NodeKind::Builtin {
-            description: "one row per user x UTC day with a valid input event after the as-of day \
+            description: "one row per user x purchase period (UTC day or hour) with a valid input \
+                          event after the as-of day \
                           (event-scope macro conversions evaluated on the raw events); \
                           for clv_validation"
                 .into(),
@@ -36,8 +38,9 @@ pub fn builtin_nodes() -> Vec<Node> {
     }]
 }
 
-/// Build the table: columns `user_id`, `day` (date), `orders` (int64),
-/// `revenue` (double), `last_event_time` (timestamp).
+/// Build the table: columns `user_id`, `period` (int64, as in
+/// `clv_purchase_periods`), `day` (date), `orders` (int64), `revenue`
+/// (double), `last_event_time` (timestamp).
 pub async fn build(
     ctx: &SessionContext,
     settings: &Settings,
@@ -86,16 +89,18 @@ pub async fn build(
             )
             .otherwise(lit(0.0_f64))?;
     }
+    let period_us = 86_400_000_000 / settings.clv.periods_per_day;
     let df = df
         .select(vec![
             col("user_id"),
+            (cast(col("event_time"), DataType::Int64) / lit(period_us)).alias("period"),
             cast(col("event_time"), DataType::Date32).alias("day"),
             col("event_time"),
             orders.alias("orders"),
             revenue.alias("revenue"),
         ])?
         .aggregate(
-            vec![col("user_id"), col("day")],
+            vec![col("user_id"), col("period"), col("day")],
             vec![
                 sum(col("orders")).alias("orders"),
                 sum(col("revenue")).alias("revenue"),

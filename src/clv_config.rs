@@ -20,6 +20,10 @@ pub struct ClvConfig {
     pub monthly_discount_rate: Option<f64>,
     /// Hold out the last part of the history to validate the model ("90d").
     pub holdout: Option<String>,
+    /// How purchases are grouped before counting them: "day" (lifetimes'
+    /// freq "D", the default) or "hour" (for customers who buy several
+    /// times a day).
+    pub purchase_grain: Option<String>,
 }
 
 /// Validated CLV settings.
@@ -33,6 +37,10 @@ pub struct ClvSettings {
     pub monthly_discount_rate: f64,
     /// 0 when no holdout is configured.
     pub holdout_days: i64,
+    /// "day" or "hour".
+    pub purchase_grain: &'static str,
+    /// Purchase periods per day: 1 (day) or 24 (hour).
+    pub periods_per_day: i64,
 }
 
 impl Default for ClvSettings {
@@ -43,6 +51,8 @@ impl Default for ClvSettings {
             horizon_days: 365,
             monthly_discount_rate: 0.01,
             holdout_days: 0,
+            purchase_grain: "day",
+            periods_per_day: 1,
         }
     }
 }
@@ -89,12 +99,24 @@ impl ClvSettings {
             Some(h) => whole_days("clv.holdout", h)?,
             None => 0,
         };
+        let (purchase_grain, periods_per_day) = match c.purchase_grain.as_deref() {
+            None | Some("day") => ("day", 1),
+            Some("hour") => ("hour", 24),
+            Some(other) => {
+                return Err(Error::setting(
+                    "clv.purchase_grain",
+                    format!("`{other}` is not day or hour"),
+                ))
+            }
+        };
         Ok(ClvSettings {
             time_unit,
             unit_days,
             horizon_days,
             monthly_discount_rate,
             holdout_days,
+            purchase_grain,
+            periods_per_day,
         })
     }
 
@@ -121,6 +143,10 @@ impl ClvSettings {
                 "clv_holdout_days".into(),
                 ScalarValue::Int64(Some(self.holdout_days)),
             ),
+            (
+                "clv_periods_per_day".into(),
+                ScalarValue::Int64(Some(self.periods_per_day)),
+            ),
         ]
     }
 }
@@ -142,9 +168,10 @@ mod tests {
     fn defaults_and_values() {
         assert_eq!(parse("[clv]\n").unwrap(), ClvSettings::default());
         let s = parse(
-            "[clv]\ntime_unit = \"weeks\"\nhorizon = \"52w\"\nmonthly_discount_rate = 0.02\nholdout = \"90d\"\n",
+            "[clv]\ntime_unit = \"weeks\"\nhorizon = \"52w\"\nmonthly_discount_rate = 0.02\nholdout = \"90d\"\npurchase_grain = \"hour\"\n",
         )
         .unwrap();
+        assert_eq!((s.purchase_grain, s.periods_per_day), ("hour", 24));
         assert_eq!(s.unit_days, 7.0);
         assert_eq!(s.horizon_days, 364);
         assert_eq!(s.holdout_days, 90);
@@ -158,6 +185,7 @@ mod tests {
             ("[clv]\nhorizon = \"36h\"\n", "clv.horizon"),
             ("[clv]\nhorizon = \"soon\"\n", "clv.horizon"),
             ("[clv]\nholdout = \"0d\"\n", "clv.holdout"),
+            ("[clv]\npurchase_grain = \"week\"\n", "clv.purchase_grain"),
             (
                 "[clv]\nmonthly_discount_rate = 1.5\n",
                 "clv.monthly_discount_rate",

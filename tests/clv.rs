@@ -133,19 +133,31 @@ fn fits_recover_planted_parameters_from_simulated_customers() {
 }
 
 /// Generate events, run the job (`clv_model` only) and read the fits.
-fn run_generated(users: u64, days: u32, seed: u64) -> (u64, Vec<Row>) {
+/// Generated events in a temporary directory: (dir, buyers).
+fn generate_events(users: u64, days: u32, seed: u64) -> (tempfile::TempDir, u64) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("events");
     let report = generate(&GenerateOptions::new(users, days, seed, &data)).expect("generate");
+    (dir, report.buyers)
+}
+
+/// Run the job (`clv_model` only) on `generate_events`' output with
+/// `[clv] purchase_grain = grain`, and read the 'full' fits.
+fn fit_generated(dir: &Path, grain: &str) -> Vec<Row> {
+    let config = dir.join(format!("microconv-{grain}.toml"));
     std::fs::write(
-        dir.path().join("microconv.toml"),
-        "[input]\nevents = [\"events\"]\n[[conversions]]\nname = \"purchase\"\nkind = \"macro\"\n\
-         when = \"event_name = 'purchase'\"\nvalue = \"revenue\"\n",
+        &config,
+        format!(
+            "[input]\nevents = [\"events\"]\n[output]\ndir = \"out-{grain}\"\n\
+             [clv]\npurchase_grain = \"{grain}\"\n[[conversions]]\nname = \"purchase\"\n\
+             kind = \"macro\"\nwhen = \"event_name = 'purchase'\"\nvalue = \"revenue\"\n"
+        ),
     )
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_microconv"))
-        .args(["run", "--select", "clv_model"])
-        .current_dir(dir.path())
+        .args(["run", "--select", "clv_model", "--config"])
+        .arg(&config)
+        .current_dir(dir)
         .env_remove("MICROCONV_OUT")
         .env_remove("MICROCONV_CONFIG")
         .output()
@@ -155,7 +167,7 @@ fn run_generated(users: u64, days: u32, seed: u64) -> (u64, Vec<Row>) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let batches = read_model(&dir.path().join("out/clv_model"));
+    let batches = read_model(&dir.join(format!("out-{grain}/clv_model")));
     let value = |model: &str, col: &str| -> f64 {
         for b in &batches {
             let models = b.column_by_name("model").unwrap();
@@ -184,7 +196,7 @@ fn run_generated(users: u64, days: u32, seed: u64) -> (u64, Vec<Row>) {
         }
         panic!("no {model} fit");
     };
-    let rows = NAMES
+    NAMES
         .iter()
         .enumerate()
         .map(|(i, name)| {
@@ -200,8 +212,7 @@ fn run_generated(users: u64, days: u32, seed: u64) -> (u64, Vec<Row>) {
                 value(model, &format!("{name}_se")),
             )
         })
-        .collect();
-    (report.buyers, rows)
+        .collect()
 }
 
 fn read_model(dir: &Path) -> Vec<RecordBatch> {
@@ -222,7 +233,8 @@ fn read_model(dir: &Path) -> Vec<RecordBatch> {
 fn generated_events_give_the_planted_parameters_within_3_standard_errors() {
     // 20,000 users over 180 days: about 1,260 customers; the estimates are
     // loose at this size, so only |z| < 3 is asserted
-    let (customers, rows) = run_generated(20_000, 180, 3);
+    let (dir, customers) = generate_events(20_000, 180, 3);
+    let rows = fit_generated(dir.path(), "day");
     println!(
         "{customers} customers from microconv generate\n{}",
         table(&rows)
@@ -235,35 +247,49 @@ fn generated_events_give_the_planted_parameters_within_3_standard_errors() {
     }
 }
 
-/// ≥ 20,000 customers (340,000 users over a year); slow in debug (2 min).
-/// The generator plants a continuous-time process, but frequency counts
-/// purchase days (as lifetimes does with freq "D"): grouping by day merges
-/// the 2.5% of repeat purchases that share a day with another, mostly those
-/// of the fastest buyers, and rounds times to days. That moves r and alpha
-/// up (here +5% and +10%: outside ±2 standard errors at this size, though
-/// within 10%). The same shift shows on customers simulated from the model
-/// itself: fitting 100,000 of them (seed 11) on continuous times gives r
-/// 0.739, alpha 29.30, and on their day-grouped summaries r 0.764, alpha
-/// 31.83 (+3.4%, +8.6%). So r and alpha are held to 10%, the other
-/// parameters also to ±2 SE.
+/// ≥ 20,000 customers (340,000 users over a year); slow in debug (3 min).
+/// The generator plants a continuous-time process. Grouped by UTC hour
+/// (`[clv] purchase_grain = "hour"`), the summaries lose almost nothing and
+/// every parameter is within 10% and two standard errors of the planted
+/// value: the issue's criterion. Grouped by day (the default, as lifetimes
+/// with freq "D"), the 2.5% of repeat purchases that share a day with
+/// another, mostly those of the fastest buyers, merge, which moves r and
+/// alpha up (about +4% and +9% here: within 10%, outside 2 standard errors
+/// at this size). The same shift shows on customers simulated from the
+/// model itself: fitting 100,000 of them (seed 11) on continuous times gives
+/// r 0.739, alpha 29.30, and on their day-grouped summaries r 0.764, alpha
+/// 31.83 (+3.4%, +8.6%).
 #[test]
 #[ignore = "large: run with --ignored (release recommended)"]
 fn generated_events_with_20k_customers_recover_planted_parameters() {
-    let (customers, rows) = run_generated(340_000, 365, 7);
-    println!(
-        "{customers} customers from microconv generate\n{}",
-        table(&rows)
-    );
+    let (dir, customers) = generate_events(340_000, 365, 7);
     assert!(customers >= 20_000, "{customers} customers");
-    for (name, planted, est, se) in rows {
+    let hourly = fit_generated(dir.path(), "hour");
+    println!(
+        "{customers} customers from microconv generate, purchases by hour\n{}",
+        table(&hourly)
+    );
+    let daily = fit_generated(dir.path(), "day");
+    println!("the same, purchases by day\n{}", table(&daily));
+    for (name, planted, est, se) in hourly {
         assert!(
             (est / planted - 1.0).abs() < 0.10,
-            "{name}: {est} vs {planted}"
+            "hour: {name}: {est} vs {planted}"
+        );
+        assert!(
+            (est - planted).abs() < 2.0 * se,
+            "hour: {name}: {est} ± {se} vs {planted}"
+        );
+    }
+    for (name, planted, est, se) in daily {
+        assert!(
+            (est / planted - 1.0).abs() < 0.10,
+            "day: {name}: {est} vs {planted}"
         );
         if !["r", "alpha"].contains(&name) {
             assert!(
                 (est - planted).abs() < 2.0 * se,
-                "{name}: {est} ± {se} vs {planted}"
+                "day: {name}: {est} ± {se} vs {planted}"
             );
         }
     }
