@@ -55,9 +55,7 @@ in_session AS (
   SELECT
     *,
     ROW_NUMBER() OVER s AS rn,
-    LAG(session_id) OVER s AS prev_session,
-    LEAD(session_id) OVER s AS next_session,
-    LEAD(event_time) OVER s AS next_time
+    LAG(session_id) OVER s AS prev_session
   FROM with_id
   WINDOW s AS (ORDER BY session_id, event_time, event_id)
 ),
@@ -69,6 +67,17 @@ numbered AS (
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS first_rn
   FROM in_session
+),
+-- LEAD after the running MAX, in a window of its own: a running MAX over
+-- the output of a LEAD window is several times slower in DataFusion 55
+-- (21 s instead of 2 s on 10M events)
+next AS (
+  SELECT
+    *,
+    LEAD(session_id) OVER s AS next_session,
+    LEAD(event_time) OVER s AS next_time
+  FROM numbered
+  WINDOW s AS (ORDER BY session_id, event_time, event_id)
 )
 SELECT
   event_id, user_id, event_time, event_name, session_id,
@@ -79,4 +88,4 @@ SELECT
     WHEN next_session = session_id
     THEN (CAST(next_time AS BIGINT) - CAST(event_time AS BIGINT)) / 1e6
   END AS dwell_seconds
-FROM numbered
+FROM next

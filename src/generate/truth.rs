@@ -473,7 +473,9 @@ impl Tally {
                                 bracket; later sessions come through the same channel with \
                                 probability same_channel_return_probability, else by \
                                 return_share. Ranking is by base_rate (equivalently by \
-                                expected_conversion_rate and by share × rate)."
+                                expected_conversion_rate); acquisition_share × \
+                                expected_conversion_rate, a channel's share of first \
+                                purchases, orders the channels differently."
                 .to_string(),
             strongest: ranking[0].name().to_string(),
             ranking: ranking.iter().map(|c| c.name().to_string()).collect(),
