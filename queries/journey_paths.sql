@@ -31,7 +31,7 @@ labelled AS (
 user_paths AS (
   SELECT
     user_id,
-    string_agg(label, ' > ' ORDER BY k) FILTER (WHERE label IS NOT NULL) AS path,
+    string_agg_by(label, ' > ', k) FILTER (WHERE label IS NOT NULL) AS path,
     SUM(CASE WHEN label IS NOT NULL AND label <> '(...)' THEN 1 ELSE 0 END) AS path_length,
     bool_or(truncated) AS truncated
   FROM labelled

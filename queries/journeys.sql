@@ -51,7 +51,7 @@ paths AS (
     user_id,
     COUNT(*) AS touchpoints,
     last_value(channel ORDER BY touch_seq) AS last_touch_channel,
-    string_agg(channel, ' > ' ORDER BY touch_seq) FILTER (WHERE new_channel) AS path,
+    string_agg_by(channel, ' > ', touch_seq) FILTER (WHERE new_channel) AS path,
     SUM(CASE WHEN new_channel THEN 1 ELSE 0 END) AS path_length
   FROM journey_touchpoints
   GROUP BY user_id

@@ -12,33 +12,24 @@ WITH users AS (
   FROM lift_users
   WHERE in_lift_window
 ),
-firsts AS (
-  SELECT c.user_id, c.conversion, c.kind, MIN(c.conversion_time) AS first_time
-  FROM conversions c
-  JOIN users u ON c.user_id = u.user_id
-  WHERE c.conversion_time >= COALESCE($lift_window_start, c.conversion_time)
-  GROUP BY c.user_id, c.conversion, c.kind
-),
 micros AS (SELECT name AS micro, stage FROM conversion_definitions WHERE kind = 'micro'),
 macros AS (SELECT name AS macro FROM conversion_definitions WHERE kind = 'macro'),
 strata AS (SELECT channel, device, COUNT(*) AS users FROM users GROUP BY channel, device),
 converters AS (
-  SELECT u.channel, u.device, f.conversion AS macro, COUNT(*) AS converters
-  FROM firsts f
-  JOIN users u ON f.user_id = u.user_id
-  WHERE f.kind = 'macro'
-  GROUP BY u.channel, u.device, f.conversion
+  SELECT channel, device, conversion AS macro, COUNT(*) AS converters
+  FROM lift_firsts
+  WHERE kind = 'macro'
+  GROUP BY channel, device, conversion
 ),
 exposed AS (
-  SELECT u.channel, u.device, mi.conversion AS micro, m.macro,
+  SELECT mi.channel, mi.device, mi.conversion AS micro, m.macro,
     COUNT(*) AS exposed,
     COUNT(ma.first_time) AS exposed_converters
-  FROM firsts mi
-  JOIN users u ON mi.user_id = u.user_id
+  FROM lift_firsts mi
   CROSS JOIN macros m
-  LEFT JOIN firsts ma ON ma.user_id = mi.user_id AND ma.conversion = m.macro
+  LEFT JOIN lift_firsts ma ON ma.user_id = mi.user_id AND ma.conversion = m.macro
   WHERE mi.kind = 'micro' AND (ma.first_time IS NULL OR mi.first_time < ma.first_time)
-  GROUP BY u.channel, u.device, mi.conversion, m.macro
+  GROUP BY mi.channel, mi.device, mi.conversion, m.macro
 )
 SELECT
   mi.micro,

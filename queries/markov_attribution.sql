@@ -10,7 +10,7 @@
 -- conversions and their revenue (so they sum to the totals).
 WITH converting AS (
   SELECT
-    array_agg(channel ORDER BY touch_seq) AS path,
+    array_agg_by(channel, touch_seq) AS path,
     true AS converted,
     MAX(value) AS revenue
   FROM attribution_touchpoints
@@ -18,7 +18,7 @@ WITH converting AS (
 ),
 non_converting AS (
   SELECT
-    array_agg(channel ORDER BY touch_seq) AS path,
+    array_agg_by(channel, touch_seq) AS path,
     false AS converted,
     0.0 AS revenue
   FROM journey_touchpoints

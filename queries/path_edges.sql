@@ -71,18 +71,18 @@ counted AS (
   FROM per_session
   GROUP BY from_node, to_node
 ),
+-- the totals out of each node as a window over counted, not a second CTE
+-- reading it: a CTE read twice is computed twice
 outgoing AS (
-  SELECT from_node, SUM(transitions) AS from_transitions
+  SELECT *, SUM(transitions) OVER (PARTITION BY from_node) AS from_transitions
   FROM counted
-  GROUP BY from_node
 )
 SELECT
-  c.from_node,
-  c.to_node,
-  c.transitions,
-  c.sessions,
-  o.from_transitions,
-  CAST(c.transitions AS DOUBLE) / o.from_transitions AS share,
-  c.avg_seconds
-FROM counted c
-JOIN outgoing o ON c.from_node = o.from_node
+  from_node,
+  to_node,
+  transitions,
+  sessions,
+  from_transitions,
+  CAST(transitions AS DOUBLE) / from_transitions AS share,
+  avg_seconds
+FROM outgoing

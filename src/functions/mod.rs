@@ -9,6 +9,7 @@ mod funnel_state;
 pub mod funnel_stats;
 pub mod markov;
 pub mod markov_udaf;
+pub mod ordered_agg;
 pub mod stats;
 pub mod time;
 
@@ -22,6 +23,8 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(funnel_stats::proportion_ci_low_udf());
     ctx.register_udf(funnel_stats::proportion_ci_high_udf());
     ctx.register_udaf(markov_udaf::markov_attribution_udaf());
+    ctx.register_udaf(ordered_agg::string_agg_by_udaf());
+    ctx.register_udaf(ordered_agg::array_agg_by_udaf());
     clv::register(ctx);
     stats::register(ctx);
 }
