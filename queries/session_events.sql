@@ -31,25 +31,30 @@ starts AS (
 grouped AS (
   SELECT
     *,
-    -- row number of the current session's first row: row numbers grow along
-    -- the order, so a running MAX finds it without crossing users
-    MAX(CASE WHEN is_new THEN rn END) OVER (
+    -- the current session's first row, packed in one DECIMAL as
+    -- row number * 10^18 + (its time in microseconds + 5 * 10^17): row
+    -- numbers grow along the order, so a running MAX finds the latest
+    -- session start without crossing users, and carries its time with it
+    -- (one pass; a join back to the start rows would sort the events twice)
+    MAX(CASE WHEN is_new
+      THEN CAST(rn AS DECIMAL(38, 0)) * 1000000000000000000
+        + (CAST(event_time AS BIGINT) + 500000000000000000)
+    END) OVER (
       ORDER BY user_id, event_time, event_id
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS first_rn
+    ) AS packed_start
   FROM starts
-),
-session_starts AS (
-  SELECT rn AS start_rn, event_time AS derived_start FROM starts WHERE is_new
 ),
 with_id AS (
   SELECT
-    g.event_id, g.user_id, g.event_time, g.event_name,
-    COALESCE(g.session_id, g.user_id || '#' || to_char(s.derived_start, '%Y-%m-%dT%H:%M:%S%.6fZ')) AS session_id,
-    g.channel, g.source, g.medium, g.campaign, g.device, g.country, g.page, g.product_id, g.category,
-    g.revenue, g.experiment, g.variant
-  FROM grouped g
-  JOIN session_starts s ON g.first_rn = s.start_rn
+    event_id, user_id, event_time, event_name,
+    COALESCE(session_id, user_id || '#' || to_char(
+      arrow_cast(CAST(packed_start % 1000000000000000000 AS BIGINT) - 500000000000000000,
+        'Timestamp(Microsecond, Some("UTC"))'),
+      '%Y-%m-%dT%H:%M:%S%.6fZ')) AS session_id,
+    channel, source, medium, campaign, device, country, page, product_id, category,
+    revenue, experiment, variant
+  FROM grouped
 ),
 in_session AS (
   SELECT

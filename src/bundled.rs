@@ -85,7 +85,10 @@ pub static BUNDLED: &[(&str, &str)] = &[
     ),
     ("journeys.sql", include_str!("../queries/journeys.sql")),
     ("lift_cells.sql", include_str!("../queries/lift_cells.sql")),
-    ("lift_firsts.sql", include_str!("../queries/lift_firsts.sql")),
+    (
+        "lift_firsts.sql",
+        include_str!("../queries/lift_firsts.sql"),
+    ),
     ("lift_users.sql", include_str!("../queries/lift_users.sql")),
     (
         "markov_attribution.sql",

@@ -72,6 +72,10 @@ pub async fn prepare(
     crate::mem::reset_peak();
     let flagged = input::flag_rows(ctx, mapped, settings).await?;
     store.materialize(ctx, FLAGGED, flagged, true).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "input read, mapped and flagged"
+    );
     let end_us = settings.as_of.map(as_of_end_us);
     let counts = input::count(ctx, FLAGGED, end_us).await?;
     let Some(max_us) = counts.max_event_time_us else {
@@ -90,6 +94,10 @@ pub async fn prepare(
         .await?
         .with_param_values(params.clone())?;
     let event_rows = store.materialize(ctx, "events", events, true).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "events materialized"
+    );
     let rejected = ctx.sql(&input::rejected_sql(FLAGGED)).await?;
     let rejected_schema = rejected.schema().as_arrow().clone();
     let rejected_rows = store

@@ -136,7 +136,10 @@ impl AggregateUDFImpl for OrderedAgg {
             return plan_err!("{name} takes {usage}, got {} arguments", args.len());
         }
         if !is_text(&args[0]) {
-            return plan_err!("{name}: argument 1 (value) must be a string, got {}", args[0]);
+            return plan_err!(
+                "{name}: argument 1 (value) must be a string, got {}",
+                args[0]
+            );
         }
         if self.kind == Kind::String && !is_text(&args[1]) {
             return plan_err!(
