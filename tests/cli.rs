@@ -297,7 +297,10 @@ fn writing_sql_is_refused() {
 
 #[test]
 fn bundled_sample_is_what_the_documented_command_makes() {
-    // the command in README.md ("Sample data")
+    // the command in README.md ("Sample data and the generator")
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains("generate --users 20000 --days 180 --seed 42 --out data/sample"));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sample");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_microconv"))
