@@ -9,16 +9,8 @@
 -- experiment). Revenue per user (macro conversion values) is compared by a
 -- delta-method interval and Welch's t test. srm_p_value tests the users per
 -- variant against the expected split (weights, default equal).
-WITH seen AS (
-  SELECT experiment, variant, user_id, MIN(event_time) AS first_seen
-  FROM events
-  WHERE experiment IS NOT NULL AND variant IS NOT NULL
-  GROUP BY experiment, variant, user_id
-),
-per_user AS (
-  SELECT experiment, user_id, COUNT(*) AS variants, MIN(variant) AS variant, MIN(first_seen) AS assigned_at
-  FROM seen
-  GROUP BY experiment, user_id
+WITH per_user AS (
+  SELECT experiment, user_id, variants, variant, assigned_at FROM experiment_assignments
 ),
 multi AS (
   SELECT experiment, SUM(CASE WHEN variants > 1 THEN 1 ELSE 0 END) AS multi_variant_users

@@ -44,6 +44,10 @@ pub static BUNDLED: &[(&str, &str)] = &[
     ),
     ("daily_kpis.sql", include_str!("../queries/daily_kpis.sql")),
     (
+        "experiment_assignments.sql",
+        include_str!("../queries/experiment_assignments.sql"),
+    ),
+    (
         "experiments.sql",
         include_str!("../queries/experiments.sql"),
     ),
