@@ -343,6 +343,16 @@ impl Groups {
         Ok(())
     }
 
+    /// Bytes of the values still held, after some groups were emitted.
+    fn recount(&mut self) {
+        self.bytes = self
+            .rows
+            .iter()
+            .flatten()
+            .map(|(_, v)| v.as_ref().map_or(0, String::len))
+            .sum();
+    }
+
     fn memory(&self) -> usize {
         self.bytes
             + self.rows.capacity() * std::mem::size_of::<Vec<Entry>>()
@@ -367,13 +377,13 @@ impl GroupsAccumulator for Groups {
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let groups = emit_to.take_needed(&mut self.rows);
-        self.bytes = 0; // an estimate; recounted as rows arrive
+        self.recount();
         Ok(self.finish(groups))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.rows);
-        self.bytes = 0;
+        self.recount();
         Ok(Groups::state_of(groups))
     }
 
