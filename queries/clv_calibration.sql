@@ -66,18 +66,18 @@ hold AS (
 )
 SELECT
   cal.user_id,
-  split.source,
-  CAST(split.cal_end AS DATE) AS calibration_end,
-  CAST(split.obs_end AS DATE) AS holdout_end,
-  CAST(split.obs_end - split.cal_end AS BIGINT) AS holdout_days,
+  bounds.source,
+  CAST(bounds.cal_end AS DATE) AS calibration_end,
+  CAST(bounds.obs_end AS DATE) AS holdout_end,
+  CAST(bounds.obs_end - bounds.cal_end AS BIGINT) AS holdout_days,
   cal.purchase_periods - 1 AS frequency,
   CAST(cal.last_d - cal.first_d AS DOUBLE) / ($clv_periods_per_day * $clv_unit_days) AS recency,
-  CAST(split.cal_end_p - cal.first_d AS DOUBLE) / ($clv_periods_per_day * $clv_unit_days) AS t,
+  CAST(bounds.cal_end_p - cal.first_d AS DOUBLE) / ($clv_periods_per_day * $clv_unit_days) AS t,
   COALESCE(cal_value.repeat_period_value, 0.0) AS monetary_value,
   COALESCE(hold.holdout_purchases, 0) AS holdout_purchases,
-  CAST(split.obs_end - split.cal_end AS DOUBLE) / $clv_unit_days AS holdout_length
+  CAST(bounds.obs_end - bounds.cal_end AS DOUBLE) / $clv_unit_days AS holdout_length
 FROM cal
-CROSS JOIN bounds split
+CROSS JOIN bounds
 LEFT JOIN cal_value ON cal.user_id = cal_value.user_id
 LEFT JOIN hold ON cal.user_id = hold.user_id
-WHERE split.obs_end > split.cal_end
+WHERE bounds.obs_end > bounds.cal_end

@@ -9,16 +9,13 @@
 -- experiment). Revenue per user (macro conversion values) is compared by a
 -- delta-method interval and Welch's t test. srm_p_value tests the users per
 -- variant against the expected split (weights, default equal).
-WITH per_user AS (
-  SELECT experiment, user_id, variants, variant, assigned_at FROM experiment_assignments
-),
-multi AS (
+WITH multi AS (
   SELECT experiment, SUM(CASE WHEN variants > 1 THEN 1 ELSE 0 END) AS multi_variant_users
-  FROM per_user
+  FROM experiment_assignments
   GROUP BY experiment
 ),
 assigned AS (
-  SELECT experiment, user_id, variant, assigned_at FROM per_user WHERE variants = 1
+  SELECT experiment, user_id, variant, assigned_at FROM experiment_assignments WHERE variants = 1
 ),
 variants AS (
   SELECT experiment, variant, COUNT(*) AS users FROM assigned GROUP BY experiment, variant

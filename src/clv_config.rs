@@ -37,9 +37,7 @@ pub struct ClvSettings {
     pub monthly_discount_rate: f64,
     /// 0 when no holdout is configured.
     pub holdout_days: i64,
-    /// "day" or "hour".
-    pub purchase_grain: &'static str,
-    /// Purchase periods per day: 1 (day) or 24 (hour).
+    /// Purchase periods per day: 1 (`[clv] purchase_grain = "day"`) or 24 ("hour").
     pub periods_per_day: i64,
 }
 
@@ -51,7 +49,6 @@ impl Default for ClvSettings {
             horizon_days: 365,
             monthly_discount_rate: 0.01,
             holdout_days: 0,
-            purchase_grain: "day",
             periods_per_day: 1,
         }
     }
@@ -99,9 +96,9 @@ impl ClvSettings {
             Some(h) => whole_days("clv.holdout", h)?,
             None => 0,
         };
-        let (purchase_grain, periods_per_day) = match c.purchase_grain.as_deref() {
-            None | Some("day") => ("day", 1),
-            Some("hour") => ("hour", 24),
+        let periods_per_day = match c.purchase_grain.as_deref() {
+            None | Some("day") => 1,
+            Some("hour") => 24,
             Some(other) => {
                 return Err(Error::setting(
                     "clv.purchase_grain",
@@ -115,7 +112,6 @@ impl ClvSettings {
             horizon_days,
             monthly_discount_rate,
             holdout_days,
-            purchase_grain,
             periods_per_day,
         })
     }
@@ -171,7 +167,7 @@ mod tests {
             "[clv]\ntime_unit = \"weeks\"\nhorizon = \"52w\"\nmonthly_discount_rate = 0.02\nholdout = \"90d\"\npurchase_grain = \"hour\"\n",
         )
         .unwrap();
-        assert_eq!((s.purchase_grain, s.periods_per_day), ("hour", 24));
+        assert_eq!(s.periods_per_day, 24);
         assert_eq!(s.unit_days, 7.0);
         assert_eq!(s.horizon_days, 364);
         assert_eq!(s.holdout_days, 90);

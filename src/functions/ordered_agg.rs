@@ -436,9 +436,8 @@ impl Accumulator for Single {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let rows = std::mem::take(&mut self.0.rows[0]);
-        let out = self.0.finish(vec![rows.clone()]);
-        self.0.rows[0] = rows;
+        // evaluate may be called more than once (window frames), so the rows stay
+        let out = self.0.finish(vec![self.0.rows[0].clone()]);
         ScalarValue::try_from_array(&out, 0)
     }
 
