@@ -12,7 +12,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::functions;
-use crate::settings::Settings;
+use crate::config::settings::Settings;
 
 /// Create the session context for `settings`.
 pub fn build_context(settings: &Settings) -> Result<SessionContext> {
@@ -69,7 +69,7 @@ mod tests {
     use super::*;
     use crate::cli::CommonArgs;
     use crate::config::Config;
-    use crate::settings::{Env, Settings};
+    use crate::config::settings::{Env, Settings};
     use std::path::Path;
 
     struct NoEnv;

@@ -22,7 +22,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(err) = runtime.block_on(microconv::commands::dispatch(cli)) {
+    if let Err(err) = runtime.block_on(microconv::cli::commands::dispatch(cli)) {
         let code = err.exit_code();
         eprintln!("error: {}", microconv::error::chain(&err));
         std::process::exit(code);

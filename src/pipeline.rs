@@ -11,13 +11,13 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 use crate::catalog;
-use crate::clv_after;
-use crate::conversions;
+use crate::builtin::clv_activity_after_as_of;
+use crate::builtin::conversion_hits;
 use crate::dag::{self, Node, NodeKind};
 use crate::error::{Error, Result};
 use crate::input::{self, InputCounts};
-use crate::project;
-use crate::settings::Settings;
+use crate::dag::query_file;
+use crate::config::settings::Settings;
 use crate::sink::Store;
 
 /// The internal table holding every input row with its reject reason.
@@ -69,7 +69,7 @@ pub async fn prepare(
     store: &dyn Store,
 ) -> Result<Prepared> {
     let started = Instant::now();
-    crate::mem::reset_peak();
+    crate::peak_rss::reset_peak();
     let flagged = input::flag_rows(ctx, mapped, settings).await?;
     store.materialize(ctx, FLAGGED, flagged, true).await?;
     tracing::info!(
@@ -111,7 +111,7 @@ pub async fn prepare(
         event_rows,
         rejected_schema,
         seconds: started.elapsed().as_secs_f64(),
-        peak_rss_bytes: crate::mem::peak_bytes(),
+        peak_rss_bytes: crate::peak_rss::peak_bytes(),
     })
 }
 
@@ -176,7 +176,7 @@ pub async fn run_node(
     store: &dyn Store,
 ) -> Result<NodeResult> {
     let started = Instant::now();
-    crate::mem::reset_peak();
+    crate::peak_rss::reset_peak();
     let df = node_frame(ctx, node, settings, params).await?;
     let schema = df.schema().as_arrow().clone();
     let rows = store
@@ -196,6 +196,6 @@ pub async fn run_node(
         rows,
         seconds: started.elapsed().as_secs_f64(),
         schema,
-        peak_rss_bytes: crate::mem::peak_bytes(),
+        peak_rss_bytes: crate::peak_rss::peak_bytes(),
     })
 }

@@ -11,9 +11,9 @@ use crate::dag::{Node, NodeKind};
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::input::{self, Discovery, InputCounts};
-use crate::manifest::{self, Manifest, TableEntry};
+use crate::sink::manifest::{self, Manifest, TableEntry};
 use crate::pipeline::{self, NodeResult};
-use crate::settings::Settings;
+use crate::config::settings::Settings;
 use crate::sink::{self, OutputLock, ParquetStore};
 
 /// Options of one run that are not settings.

@@ -15,7 +15,7 @@ use datafusion::prelude::SessionContext;
 use microconv::cli::CommonArgs;
 use microconv::config::Config;
 use microconv::generate::{generate, read_ground_truth, GenerateOptions, GroundTruth};
-use microconv::settings::{Env, Settings};
+use microconv::config::settings::{Env, Settings};
 use microconv::sink::MemoryStore;
 use microconv::{engine, input, pipeline};
 use tempfile::TempDir;

@@ -12,7 +12,7 @@ use microconv::cli::CommonArgs;
 use microconv::config::Config;
 use microconv::generate::{generate, read_ground_truth, GenerateOptions};
 use microconv::run::{Outcome, RunOptions};
-use microconv::settings::{Env, Settings};
+use microconv::config::settings::{Env, Settings};
 
 struct NoEnv;
 impl Env for NoEnv {

@@ -17,7 +17,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use microconv::cli::CommonArgs;
 use microconv::config::Config;
-use microconv::settings::{Env, Settings};
+use microconv::config::settings::{Env, Settings};
 use microconv::sink::MemoryStore;
 use microconv::{engine, input, pipeline};
 use sqllogictest::{DBOutput, DefaultColumnType};

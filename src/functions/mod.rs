@@ -4,11 +4,7 @@
 
 pub mod clv;
 pub mod funnel;
-pub mod funnel_algo;
-mod funnel_state;
-pub mod funnel_stats;
 pub mod markov;
-pub mod markov_udaf;
 pub mod ordered_agg;
 pub mod stats;
 pub mod time;
@@ -20,9 +16,9 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
     ctx.register_udaf(funnel::window_funnel_udaf());
     ctx.register_udaf(funnel::window_funnel_times_udaf());
-    ctx.register_udf(funnel_stats::proportion_ci_low_udf());
-    ctx.register_udf(funnel_stats::proportion_ci_high_udf());
-    ctx.register_udaf(markov_udaf::markov_attribution_udaf());
+    ctx.register_udf(funnel::wilson::proportion_ci_low_udf());
+    ctx.register_udf(funnel::wilson::proportion_ci_high_udf());
+    ctx.register_udaf(markov::udaf::markov_attribution_udaf());
     ctx.register_udaf(ordered_agg::string_agg_by_udaf());
     ctx.register_udaf(ordered_agg::array_agg_by_udaf());
     clv::register(ctx);

@@ -12,7 +12,7 @@ use datafusion::scalar::ScalarValue;
 use crate::error::{Error, Result};
 use crate::functions::time::parse_event_time_udf;
 use crate::schema::{self, timestamp_type, Kind};
-use crate::settings::{EpochUnit, Settings};
+use crate::config::settings::{EpochUnit, Settings};
 
 /// Internal columns added beside the canonical ones.
 pub const SOURCE_FILE: &str = "_source_file";

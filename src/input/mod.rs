@@ -20,7 +20,7 @@ pub use discover::{discover, Discovery, InputFile};
 
 use crate::error::{Error, Result};
 use crate::schema;
-use crate::settings::Settings;
+use crate::config::settings::Settings;
 
 /// The column holding why a row was rejected (NULL for good rows).
 pub const REJECT_REASON: &str = "reject_reason";

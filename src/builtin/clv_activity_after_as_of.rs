@@ -19,7 +19,7 @@ use datafusion::scalar::ScalarValue;
 use crate::dag::{Node, NodeKind};
 use crate::error::{Error, Result};
 use crate::pipeline::FLAGGED;
-use crate::settings::{ConversionKind, Scope, Settings};
+use crate::config::settings::{ConversionKind, Scope, Settings};
 
 pub const TABLE: &str = "clv_activity_after_as_of";
 

@@ -18,7 +18,7 @@ use datafusion::scalar::ScalarValue;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::settings::parse_duration;
+use crate::config::settings::parse_duration;
 
 /// Name of the cost reference table.
 pub const COSTS_TABLE: &str = "attribution_costs";

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::schema::UTC;
-use crate::settings::{is_identifier, parse_duration, Conversion, ConversionKind};
+use crate::config::settings::{is_identifier, parse_duration, Conversion, ConversionKind};
 
 /// `[lift]`
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -518,7 +518,7 @@ mod tests {
         let text = format!("{CONVERSIONS}{extra}");
         let config = Config::parse(&text, Path::new("t.toml"))?;
         let env = NoEnv;
-        let s = crate::settings::Settings::from_parts(
+        let s = crate::config::settings::Settings::from_parts(
             &crate::cli::CommonArgs::default(),
             &env,
             config,
@@ -530,7 +530,7 @@ mod tests {
     }
 
     struct NoEnv;
-    impl crate::settings::Env for NoEnv {
+    impl crate::config::settings::Env for NoEnv {
         fn var(&self, _: &str) -> Option<String> {
             None
         }

@@ -70,10 +70,10 @@ pub struct Settings {
     pub engaged_seconds: i64,
     pub engaged_pageviews: i64,
     pub conversions: Vec<Conversion>,
-    pub funnels: Vec<crate::funnel_config::Funnel>,
+    pub funnels: Vec<crate::config::sections::funnels::Funnel>,
     pub channel_rules: Vec<ChannelRule>,
     /// `[journeys]` and `[attribution]`.
-    pub attribution: crate::attribution_config::AttributionSettings,
+    pub attribution: crate::config::sections::attribution::AttributionSettings,
     pub query_dirs: Vec<PathBuf>,
     pub out_dir: PathBuf,
     pub as_of: Option<NaiveDate>,
@@ -83,8 +83,8 @@ pub struct Settings {
     pub max_row_group_size: usize,
     pub datafusion: Vec<(String, String)>,
     pub params: Vec<(String, ScalarValue)>,
-    pub clv: crate::clv_config::ClvSettings,
-    pub lift: crate::lift_config::LiftSettings,
+    pub clv: crate::config::sections::clv::ClvSettings,
+    pub lift: crate::config::sections::lift::LiftSettings,
 }
 
 /// Environment lookup, injectable for tests.
@@ -219,7 +219,7 @@ impl Settings {
         let engaged_seconds =
             parse_duration(engaged).map_err(|m| Error::setting("sessions.engaged_duration", m))?;
         let conversions = resolve_conversions(&config)?;
-        let funnels = crate::funnel_config::resolve(&config.funnels, &conversions)?;
+        let funnels = crate::config::sections::funnels::resolve(&config.funnels, &conversions)?;
         let channel_rules = if config.channels.is_empty() {
             default_channel_rules()
         } else {
@@ -239,9 +239,9 @@ impl Settings {
             .collect();
         let params = resolve_params(&config)?;
         let attribution =
-            crate::attribution_config::resolve(&config.journeys, &config.attribution, &rel)?;
-        let clv = crate::clv_config::ClvSettings::from_config(&config.clv)?;
-        let lift = crate::lift_config::resolve(&config, &conversions)?;
+            crate::config::sections::attribution::resolve(&config.journeys, &config.attribution, &rel)?;
+        let clv = crate::config::sections::clv::ClvSettings::from_config(&config.clv)?;
+        let lift = crate::config::sections::lift::resolve(&config, &conversions)?;
         let zstd_level = config.output.zstd_level.unwrap_or(3);
         if !(1..=22).contains(&zstd_level) {
             return Err(Error::setting(

@@ -1,6 +1,9 @@
 //! The TOML config file, as written by the user. Every table rejects unknown
 //! keys (the error names the key and its line). Values here are raw; they are
-//! validated once into [`crate::settings::Settings`].
+//! validated once into [`crate::config::settings::Settings`].
+
+pub mod sections;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,14 +23,14 @@ pub struct Config {
     pub conversions: Vec<ConversionConfig>,
     /// Funnel definitions (see `funnel_config`).
     #[serde(default)]
-    pub funnels: Vec<crate::funnel_config::FunnelConfig>,
+    pub funnels: Vec<crate::config::sections::funnels::FunnelConfig>,
     /// Channel rules, first match wins; empty means the built-in defaults.
     #[serde(default)]
     pub channels: Vec<ChannelRuleConfig>,
     #[serde(default)]
-    pub journeys: crate::attribution_config::JourneysConfig,
+    pub journeys: crate::config::sections::attribution::JourneysConfig,
     #[serde(default)]
-    pub attribution: crate::attribution_config::AttributionConfig,
+    pub attribution: crate::config::sections::attribution::AttributionConfig,
     #[serde(default)]
     pub queries: QueriesConfig,
     #[serde(default)]
@@ -36,7 +39,7 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Customer lifetime value models (`[clv]`).
     #[serde(default)]
-    pub clv: crate::clv_config::ClvConfig,
+    pub clv: crate::config::sections::clv::ClvConfig,
     /// Passed through to DataFusion's `ConfigOptions::set` (e.g.
     /// `"execution.target_partitions" = "2"`).
     #[serde(default)]
@@ -46,13 +49,13 @@ pub struct Config {
     pub params: BTreeMap<String, toml::Value>,
     /// Micro-conversion lift settings.
     #[serde(default)]
-    pub lift: crate::lift_config::LiftConfig,
+    pub lift: crate::config::sections::lift::LiftConfig,
     /// A/B experiments found in the events (control, conversions, split).
     #[serde(default)]
-    pub experiments: Vec<crate::lift_config::ExperimentConfig>,
+    pub experiments: Vec<crate::config::sections::lift::ExperimentConfig>,
     /// Retargeting audiences.
     #[serde(default)]
-    pub audiences: Vec<crate::lift_config::AudienceConfig>,
+    pub audiences: Vec<crate::config::sections::lift::AudienceConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

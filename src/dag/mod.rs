@@ -2,13 +2,16 @@
 //! exists, in a deterministic run order. A cycle or an unknown table is an
 //! error naming the file.
 
+pub mod bundled;
+pub mod query_file;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::resolve::resolve_table_references;
 
 use crate::error::{Error, Result};
-use crate::project::{Origin, QueryFile};
+use crate::dag::query_file::{Origin, QueryFile};
 
 /// What produces a node's table.
 #[derive(Debug, Clone)]
@@ -195,7 +198,7 @@ pub fn select(nodes: Vec<Node>, select: &[String]) -> Result<Vec<Node>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::parse;
+    use crate::dag::query_file::parse;
 
     fn q(name: &str, sql: &str) -> QueryFile {
         parse(

@@ -14,8 +14,8 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::functions::funnel_algo::MAX_STEPS;
-use crate::settings::{parse_duration, Conversion};
+use crate::functions::funnel::algo::MAX_STEPS;
+use crate::config::settings::{parse_duration, Conversion};
 
 /// Session attributes a funnel can be broken down by (of the session in
 /// which the user entered the funnel).
@@ -334,7 +334,7 @@ fn replace(ctx: &SessionContext, name: &str, table: Arc<MemTable>) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::{ConversionKind, Scope};
+    use crate::config::settings::{ConversionKind, Scope};
 
     fn conversions() -> Vec<Conversion> {
         ["view", "cart", "buy", "refund"]

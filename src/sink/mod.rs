@@ -4,6 +4,8 @@
 //! published, each by a directory rename. A failed run removes its staging
 //! and leaves the published outputs untouched.
 
+pub mod manifest;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! `markov_attribution`: the SQL aggregate over paths that returns, per
 //! channel, the exact first-order Markov removal effect and credits (see
-//! [`super::markov`] for the method).
+//! [`super`] for the method).
 //!
 //! ```sql
 //! -- one row per journey: its channels in order, whether it converted, its revenue
@@ -39,7 +39,7 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
 };
 
-use super::markov::{Chain, Target};
+use super::{Chain, Target};
 
 const NAME: &str = "markov_attribution";
 
@@ -256,7 +256,7 @@ impl Accumulator for MarkovAccumulator {
             Ok(c) => c,
             Err(e) => return exec_err!("{NAME}: {e}"),
         };
-        let column = |f: fn(&super::markov::ChannelCredit) -> f64| -> ArrayRef {
+        let column = |f: fn(&super::ChannelCredit) -> f64| -> ArrayRef {
             Arc::new(credits.iter().map(f).collect::<Float64Array>())
         };
         let entries = StructArray::try_new(

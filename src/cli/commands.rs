@@ -11,9 +11,9 @@ use crate::engine;
 use crate::error::{Error, Result};
 use crate::input;
 use crate::pipeline;
-use crate::report;
+use crate::cli::report;
 use crate::run::{self, Outcome, RunOptions};
-use crate::settings::{ProcessEnv, Settings};
+use crate::config::settings::{ProcessEnv, Settings};
 use crate::sink::MemoryStore;
 
 /// Run the parsed command line.
@@ -169,9 +169,9 @@ fn generate(args: &GenerateArgs) -> Result<()> {
         partition_by_date: args.partition_by_date,
         dirty: args.dirty,
     };
-    crate::mem::reset_peak();
+    crate::peak_rss::reset_peak();
     let report = crate::generate::generate(&opts)?;
-    let peak = crate::mem::peak_bytes()
+    let peak = crate::peak_rss::peak_bytes()
         .map(|b| format!(", peak RSS {:.0} MB", b as f64 / 1e6))
         .unwrap_or_default();
     print(&format!(

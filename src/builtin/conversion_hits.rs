@@ -13,7 +13,7 @@ use datafusion::scalar::ScalarValue;
 use crate::dag::{Node, NodeKind};
 use crate::error::{Error, Result};
 use crate::schema::timestamp_type;
-use crate::settings::{Conversion, Scope, Settings};
+use crate::config::settings::{Conversion, Scope, Settings};
 
 pub const EVENT_HITS: &str = "event_conversion_hits";
 pub const SESSION_HITS: &str = "session_conversion_hits";

@@ -40,6 +40,10 @@
 //! FROM events GROUP BY user_id
 //! ```
 
+pub mod algo;
+mod state;
+pub mod wilson;
+
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
@@ -49,8 +53,8 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, GroupsAccumulator, Signature, Volatility,
 };
 
-use super::funnel_algo::MAX_STEPS;
-use super::funnel_state::{FunnelAccumulator, FunnelGroups};
+use super::algo::MAX_STEPS;
+use super::state::{FunnelAccumulator, FunnelGroups};
 use crate::schema::{timestamp_type, UTC};
 
 /// What the function returns.

@@ -6,7 +6,7 @@ use datafusion::scalar::ScalarValue;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::settings::parse_duration;
+use crate::config::settings::parse_duration;
 
 /// `[clv]` as written by the user.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

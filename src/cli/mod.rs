@@ -1,5 +1,8 @@
 //! Command-line arguments as typed (the "low" args). They are turned into
-//! validated [`crate::settings::Settings`] in one place and never re-checked.
+//! validated [`crate::config::settings::Settings`] in one place and never re-checked.
+
+pub mod commands;
+pub mod report;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! `Accumulator` (no GROUP BY, window frames).
 //!
 //! A group holds one packed `i64` per (row, step it meets) — see
-//! [`super::funnel_algo::pack`] — and an index into a small table of the
+//! [`super::algo::pack`] — and an index into a small table of the
 //! distinct parameter sets (window, mode, max gaps) seen, so the bundled
 //! queries can pass a funnel's parameters as columns. Events are sorted once,
 //! when the group is evaluated. The partial-aggregation state is the packed
@@ -26,10 +26,10 @@ use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::PhysicalExpr;
 
-use super::funnel::{Conds, Layout, Output};
-use super::funnel_algo::{evaluate, pack, Mode, Outcome, Params};
+use super::{Conds, Layout, Output};
+use super::algo::{evaluate, pack, Mode, Outcome, Params};
 use crate::schema::UTC;
-use crate::settings::parse_duration;
+use crate::config::settings::parse_duration;
 
 const NO_PARAMS: u32 = u32::MAX;
 const MICROS: i64 = 1_000_000;

@@ -13,7 +13,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::error::Result;
 use crate::schema::UTC;
-use crate::settings::{ConversionKind, Scope, Settings};
+use crate::config::settings::{ConversionKind, Scope, Settings};
 
 /// Names of the reference tables registered by [`register`].
 pub const REFERENCE_TABLES: &[&str] = &[
@@ -25,7 +25,7 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "funnel_step_definitions",
     "funnel_exclusions",
     "funnel_breakdowns",
-    crate::attribution_config::COSTS_TABLE,
+    crate::config::sections::attribution::COSTS_TABLE,
     "lift_purchase_steps",
     "experiment_definitions",
     "experiment_conversions",
@@ -131,9 +131,9 @@ pub fn register(
         .map(|(k, v)| vec![Some(k.clone()), Some(v.to_string())])
         .collect();
     replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
-    crate::funnel_config::register(ctx, &settings.funnels)?;
-    crate::attribution_config::register(ctx, &settings.attribution)?;
-    crate::lift_config::register(ctx, &settings.lift)?;
+    crate::config::sections::funnels::register(ctx, &settings.funnels)?;
+    crate::config::sections::attribution::register(ctx, &settings.attribution)?;
+    crate::config::sections::lift::register(ctx, &settings.lift)?;
     Ok(())
 }
 
@@ -174,9 +174,9 @@ pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue
             ScalarValue::Int64(Some(settings.engaged_pageviews)),
         ),
     ];
-    p.extend(crate::attribution_config::params(&settings.attribution));
+    p.extend(crate::config::sections::attribution::params(&settings.attribution));
     p.extend(settings.clv.params());
-    p.extend(crate::lift_config::params(&settings.lift, as_of));
+    p.extend(crate::config::sections::lift::params(&settings.lift, as_of));
     p.extend(settings.params.iter().cloned());
     p
 }

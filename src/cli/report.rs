@@ -7,7 +7,7 @@ use datafusion::arrow::datatypes::Schema;
 
 use crate::dag::{Node, NodeKind};
 use crate::input::{Discovery, InputCounts};
-use crate::manifest::type_name;
+use crate::sink::manifest::type_name;
 use crate::pipeline::Prepared;
 use crate::run::{Plan, RunSummary};
 use crate::sink::published_dir;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-use crate::bundled;
+use super::bundled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {

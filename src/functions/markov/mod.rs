@@ -23,6 +23,8 @@
 //! conversions, credited revenue = share × total revenue, so the credits sum
 //! to the totals exactly.
 
+pub mod udaf;
+
 use std::collections::HashMap;
 
 use nalgebra::{DMatrix, DVector};
