@@ -1,6 +1,8 @@
-//! Builds the one `SessionContext` a command uses: runtime (memory pool,
-//! spill directory), DataFusion options (defaults, then the config's
-//! `[datafusion]` table), and every microconv function.
+//! The engine seam: where a job's queries execute. Today that is one local
+//! DataFusion `SessionContext`: runtime (memory pool, spill directory),
+//! DataFusion options (defaults, then the config's `[datafusion]` table),
+//! and every microconv function. A distributed engine or object-store
+//! registration plugs in here, behind the same [`session`] call.
 
 use std::sync::Arc;
 
@@ -12,16 +14,16 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::functions;
-use crate::config::settings::Settings;
+use crate::config::Settings;
 
-/// Create the session context for `settings`.
-pub fn build_context(settings: &Settings) -> Result<SessionContext> {
+/// Create the session a job runs in.
+pub fn session(settings: &Settings) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_create_default_catalog_and_schema(true);
     let options = config.options_mut();
-    options.execution.parquet.compression = Some(format!("zstd({})", settings.zstd_level));
-    options.execution.parquet.max_row_group_size = settings.max_row_group_size;
+    options.execution.parquet.compression = Some(format!("zstd({})", settings.output.zstd_level));
+    options.execution.parquet.max_row_group_size = settings.output.max_row_group_size;
     options.execution.parquet.statistics_enabled = Some("page".into());
     // Strings come back as plain Utf8 so output schemas are stable and
     // readable by every Parquet reader.
@@ -67,42 +69,19 @@ pub fn build_context(settings: &Settings) -> Result<SessionContext> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::CommonArgs;
-    use crate::config::Config;
-    use crate::config::settings::{Env, Settings};
-    use std::path::Path;
-
-    struct NoEnv;
-    impl Env for NoEnv {
-        fn var(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
-
-    fn settings(text: &str) -> crate::error::Result<Settings> {
-        let config = Config::parse(text, Path::new("t.toml")).unwrap();
-        Settings::from_parts(
-            &CommonArgs::default(),
-            &NoEnv,
-            config,
-            None,
-            text,
-            Path::new(""),
-        )
-    }
 
     #[test]
     fn datafusion_options_pass_through_with_or_without_prefix() {
-        let s = settings("[datafusion]\n\"execution.target_partitions\" = \"3\"\n\"datafusion.execution.batch_size\" = 1000\n").unwrap();
-        let ctx = build_context(&s).unwrap();
+        let s = Settings::from_toml("[datafusion]\n\"execution.target_partitions\" = \"3\"\n\"datafusion.execution.batch_size\" = 1000\n").unwrap();
+        let ctx = session(&s).unwrap();
         assert_eq!(ctx.state().config().target_partitions(), 3);
         assert_eq!(ctx.state().config().batch_size(), 1000);
     }
 
     #[test]
     fn unknown_datafusion_option_names_the_key() {
-        let s = settings("[datafusion]\n\"execution.nope\" = \"1\"\n").unwrap();
-        let Err(err) = build_context(&s) else {
+        let s = Settings::from_toml("[datafusion]\n\"execution.nope\" = \"1\"\n").unwrap();
+        let Err(err) = session(&s) else {
             panic!("expected an error")
         };
         assert!(err.to_string().contains("execution.nope"), "{err}");

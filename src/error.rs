@@ -93,7 +93,8 @@ pub enum Error {
 
 impl Error {
     /// The process exit code for this error: 2 when the user must fix their
-    /// invocation or config, 1 when the run itself failed.
+    /// invocation, config or query files (a cycle, an unknown table and a
+    /// parse error included), 1 when the run itself failed.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::ConfigRead { .. }
@@ -101,6 +102,9 @@ impl Error {
             | Error::Setting { .. }
             | Error::ConversionExpr { .. }
             | Error::ChannelExpr { .. }
+            | Error::QueryFile { .. }
+            | Error::UnknownTable { .. }
+            | Error::Cycle { .. }
             | Error::UnknownSelect { .. } => 2,
             Error::Generate(crate::generate::GenerateError::InvalidOptions(_)) => 2,
             _ => 1,

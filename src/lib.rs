@@ -14,9 +14,8 @@ pub mod error;
 pub mod functions;
 pub mod generate;
 pub mod input;
+pub mod job;
 pub mod peak_rss;
-pub mod pipeline;
-pub mod run;
 pub mod schema;
 pub mod sink;
 

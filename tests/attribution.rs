@@ -12,20 +12,12 @@ use std::path::Path;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Float64Type;
 use datafusion::prelude::SessionContext;
-use microconv::cli::CommonArgs;
-use microconv::config::Config;
+use microconv::config::Settings;
 use microconv::generate::{generate, read_ground_truth, GenerateOptions, GroundTruth};
-use microconv::config::settings::{Env, Settings};
-use microconv::sink::MemoryStore;
-use microconv::{engine, input, pipeline};
+use microconv::job::Job;
 use tempfile::TempDir;
 
-struct NoEnv;
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-}
+use crate::common::run_in_memory;
 
 const PURCHASE: &str = r#"
 [[conversions]]
@@ -48,35 +40,13 @@ fn generated(users: u64, days: u32, seed: u64) -> (TempDir, GroundTruth) {
 }
 
 /// Run every query over the events in `dir` with `extra` config appended.
-async fn run_job(dir: &Path, extra: &str) -> SessionContext {
+async fn run_job(dir: &Path, extra: &str) -> Job {
     let text = format!(
         "[input]\nevents = [{:?}]\n{PURCHASE}{extra}",
         dir.display().to_string()
     );
-    let config = Config::parse(&text, Path::new("<test>")).expect("config");
-    let settings = Settings::from_parts(
-        &CommonArgs::default(),
-        &NoEnv,
-        config,
-        None,
-        &text,
-        Path::new(""),
-    )
-    .expect("settings");
-    let ctx = engine::build_context(&settings).expect("context");
-    let discovery = input::discover(&settings.events, settings.as_of).expect("discover");
-    let mapped = input::read_files(&ctx, &discovery.files, &settings)
-        .await
-        .expect("read");
-    let prepared = pipeline::prepare(&ctx, &settings, mapped, &MemoryStore)
-        .await
-        .expect("prepare");
-    for node in pipeline::plan(&ctx, &settings, &[]).expect("plan") {
-        pipeline::run_node(&ctx, &node, &settings, &prepared.params, &MemoryStore)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", node.name));
-    }
-    ctx
+    let settings = Settings::from_toml(&text).expect("settings");
+    run_in_memory(settings).await.expect("job")
 }
 
 async fn collect(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
@@ -168,9 +138,9 @@ async fn every_model_credits_the_planted_purchases_and_revenue() {
     let revenue = truth.counts.revenue;
     assert!(truth.counts.buyers > 50, "too few buyers to test");
 
-    let ctx = run_job(dir.path(), "").await;
+    let job = run_job(dir.path(), "").await;
     let per_conversion = collect(
-        &ctx,
+        job.context(),
         "SELECT model, COUNT(DISTINCT conversion_id), SUM(credit) FROM attribution GROUP BY model",
     )
     .await;
@@ -187,16 +157,16 @@ async fn every_model_credits_the_planted_purchases_and_revenue() {
         }
     }
     let channel_level = credits_by_model(
-        &ctx,
+        job.context(),
         "(SELECT * FROM channel_attribution WHERE campaign = '(all)')",
     )
     .await;
     assert_totals(&channel_level, purchases, revenue, "all purchases");
 
     // first purchases only: one per buyer, with their first-order revenue
-    let ctx = run_job(dir.path(), "[attribution]\nconversions = \"first\"\n").await;
+    let job = run_job(dir.path(), "[attribution]\nconversions = \"first\"\n").await;
     let first_revenue = collect(
-        &ctx,
+        job.context(),
         "SELECT CAST(SUM(first_order_revenue) AS DOUBLE) FROM journeys",
     )
     .await[0]
@@ -204,7 +174,7 @@ async fn every_model_credits_the_planted_purchases_and_revenue() {
         .as_primitive::<Float64Type>()
         .value(0);
     let channel_level = credits_by_model(
-        &ctx,
+        job.context(),
         "(SELECT * FROM channel_attribution WHERE campaign = '(all)')",
     )
     .await;
@@ -224,9 +194,9 @@ async fn every_model_credits_the_planted_purchases_and_revenue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markov_ranks_the_strongest_planted_channel_first() {
     let (dir, truth) = generated(20_000, 120, 5);
-    let ctx = run_job(dir.path(), "[attribution]\nconversions = \"first\"\n").await;
+    let job = run_job(dir.path(), "[attribution]\nconversions = \"first\"\n").await;
     let batches = collect(
-        &ctx,
+        job.context(),
         "SELECT channel, removal_effect, credited_conversions FROM markov_attribution \
          ORDER BY credited_conversions DESC",
     )

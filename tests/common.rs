@@ -9,6 +9,9 @@ use datafusion::arrow::array::{
     ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use microconv::config::Settings;
+use microconv::job::Job;
+use microconv::sink::MemoryStore;
 use parquet::arrow::ArrowWriter;
 
 /// One event of the fixture: (event_id, user_id, micros, event_name, page, revenue, medium).
@@ -244,4 +247,15 @@ pub fn python_check(out: &Path, script: &str) {
         "pyarrow check failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// Plan and run the whole job over `settings.events` with every result kept
+/// in memory; the job's context then holds every table.
+pub async fn run_in_memory(settings: Settings) -> microconv::Result<Job> {
+    let job = Job::new(settings, &[])?;
+    let discovery = microconv::input::discover(&job.settings().events, job.settings().as_of)?;
+    let mapped = job.read(&discovery.files).await?;
+    let prepared = job.prepare(mapped, &MemoryStore).await?;
+    job.run(&prepared, &MemoryStore).await?;
+    Ok(job)
 }

@@ -9,17 +9,10 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use microconv::cli::CommonArgs;
-use microconv::config::Config;
+use microconv::config::Settings;
 use microconv::generate::{generate, read_ground_truth, GenerateOptions};
-use microconv::run::{Outcome, RunOptions};
-use microconv::config::settings::{Env, Settings};
+use microconv::job::nightly::{Outcome, RunOptions};
 
-struct NoEnv;
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-}
 
 /// The generator's funnel (product_view → add_to_cart → begin_checkout →
 /// purchase, user level, ordered, 7 days), broken down by channel and device.
@@ -51,19 +44,17 @@ breakdowns = ["channel", "device"]
 /// Run the job for the tables in `select` (and what they read) and open
 /// the published Parquet in a fresh context.
 async fn run(events: &Path, out: &Path, select: &[&str]) -> SessionContext {
-    let config = Config::parse(CONFIG, Path::new("<test>")).unwrap();
     let args = CommonArgs {
         events: vec![events.display().to_string()],
         out: Some(out.to_path_buf()),
         ..Default::default()
     };
-    let settings =
-        Settings::from_parts(&args, &NoEnv, config, None, CONFIG, Path::new("")).unwrap();
+    let settings = Settings::from_toml_with(CONFIG, &args).unwrap();
     let opts = RunOptions {
         select: select.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };
-    let Outcome::Ran(summary) = microconv::run::run(&settings, &opts).await.unwrap() else {
+    let Outcome::Ran(summary) = microconv::job::nightly::run(settings, &opts).await.unwrap() else {
         panic!("not a dry run");
     };
     let ctx = SessionContext::new();

@@ -14,12 +14,11 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::prelude::SessionContext;
 use microconv::cli::CommonArgs;
-use microconv::config::Config;
-use microconv::config::settings::{Env, Settings};
+use microconv::config::Settings;
+use microconv::input;
+use microconv::job::Job;
 use microconv::sink::MemoryStore;
-use microconv::{engine, input, pipeline};
 use sqllogictest::{DBOutput, DefaultColumnType};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,56 +46,54 @@ fn err_chain(e: microconv::Error) -> SltError {
     SltError(text)
 }
 
-struct NoEnv;
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-}
-
+/// The job whose session the statements of a file run in. Tables a file
+/// creates (e.g. `raw_events`) live in that session.
 pub struct Db {
-    ctx: SessionContext,
-    settings: Settings,
+    job: Job,
+    config: String,
 }
 
 fn settings_from(text: &str, as_of: Option<String>) -> Result<Settings, SltError> {
-    let config = Config::parse(text, Path::new("<slt>")).map_err(err)?;
     let args = CommonArgs {
         as_of,
         ..Default::default()
     };
-    Settings::from_parts(&args, &NoEnv, config, None, text, Path::new("")).map_err(err)
+    Settings::from_toml_with(text, &args).map_err(err)
 }
 
 impl Db {
     fn new() -> Result<Db, SltError> {
-        let settings = settings_from("", None)?;
-        let ctx = engine::build_context(&settings).map_err(err)?;
-        Ok(Db { ctx, settings })
+        let job = Job::new(settings_from("", None)?, &[]).map_err(err)?;
+        Ok(Db {
+            job,
+            config: String::new(),
+        })
     }
 
+    /// Map table `raw_events` through the real input layer and run every
+    /// query, in a job planned with the file's config and `as_of`.
     async fn run_job(&mut self, as_of: Option<String>) -> Result<(), SltError> {
-        let mut settings = self.settings.clone();
-        if let Some(d) = as_of {
-            settings.as_of = Some(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(err)?);
-        }
-        let raw = self.ctx.table("raw_events").await.map_err(err)?;
+        let raw = self
+            .job
+            .context()
+            .table_provider("raw_events")
+            .await
+            .map_err(err)?;
+        let job = Job::new(settings_from(&self.config, as_of)?, &[]).map_err(err_chain)?;
+        let ctx = job.context();
+        ctx.register_table("raw_events", raw).map_err(err)?;
         let mapped = input::map::map_source(
-            raw,
+            ctx.table("raw_events").await.map_err(err)?,
             "raw_events",
             datafusion::prelude::lit("raw_events"),
-            &settings,
+            &job.settings().input,
         )
         .map_err(err)?;
-        let prepared = pipeline::prepare(&self.ctx, &settings, mapped, &MemoryStore)
+        let prepared = job.prepare(mapped, &MemoryStore).await.map_err(err_chain)?;
+        job.run(&prepared, &MemoryStore)
             .await
             .map_err(err_chain)?;
-        let nodes = pipeline::plan(&self.ctx, &settings, &[]).map_err(err)?;
-        for node in &nodes {
-            pipeline::run_node(&self.ctx, node, &settings, &prepared.params, &MemoryStore)
-                .await
-                .map_err(err_chain)?;
-        }
+        self.job = job;
         Ok(())
     }
 }
@@ -168,8 +165,8 @@ impl sqllogictest::AsyncDB for Db {
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
         let trimmed = sql.trim_start();
         if let Some(rest) = trimmed.strip_prefix("-- microconv:config") {
-            self.settings = settings_from(rest, None)?;
-            self.ctx = engine::build_context(&self.settings).map_err(err)?;
+            self.config = rest.to_string();
+            self.job = Job::new(settings_from(rest, None)?, &[]).map_err(err_chain)?;
             return Ok(DBOutput::StatementComplete(0));
         }
         if let Some(rest) = trimmed.strip_prefix("-- microconv:run") {
@@ -180,7 +177,7 @@ impl sqllogictest::AsyncDB for Db {
             self.run_job(as_of).await?;
             return Ok(DBOutput::StatementComplete(0));
         }
-        let df = self.ctx.sql(sql).await.map_err(err)?;
+        let df = self.job.context().sql(sql).await.map_err(err)?;
         let is_query = {
             let first = trimmed
                 .split_whitespace()

@@ -10,47 +10,56 @@
 //! events (there are no sessions after the as-of day: `session_id` is the
 //! source's, `event_seq` and `dwell_seconds` are NULL). Normally empty.
 
+use async_trait::async_trait;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::functions_aggregate::expr_fn::{max, sum};
 use datafusion::logical_expr::{cast, lit, when, Expr};
 use datafusion::prelude::{col, DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
-use crate::dag::{Node, NodeKind};
+use super::Builtin;
+use crate::catalog::Params;
+use crate::config::sections::conversions::{ConversionKind, Scope};
+use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::pipeline::FLAGGED;
-use crate::config::settings::{ConversionKind, Scope, Settings};
+use crate::input::FLAGGED;
 
-pub const TABLE: &str = "clv_activity_after_as_of";
+/// The builtin `clv_activity_after_as_of`.
+#[derive(Debug)]
+pub struct ClvActivityAfterAsOf;
 
-/// The builtin DAG node.
-pub fn builtin_nodes() -> Vec<Node> {
-    vec![Node {
-        name: TABLE.into(),
-        kind: NodeKind::Builtin {
-            description: "one row per user x purchase period (UTC day or hour) with a valid input \
-                          event after the as-of day \
-                          (event-scope macro conversions evaluated on the raw events); \
-                          for clv_validation"
-                .into(),
-        },
-        reads: vec![],
-    }]
+#[async_trait]
+impl Builtin for ClvActivityAfterAsOf {
+    fn name(&self) -> &'static str {
+        "clv_activity_after_as_of"
+    }
+
+    fn description(&self) -> &'static str {
+        "one row per user x purchase period (UTC day or hour) with a valid input event after \
+         the as-of day (event-scope macro conversions evaluated on the raw events); \
+         for clv_validation"
+    }
+
+    /// The flagged input: `events` stops at the as-of day.
+    fn reads(&self) -> &'static [&'static str] {
+        &[FLAGGED]
+    }
+
+    async fn build(
+        &self,
+        ctx: &SessionContext,
+        settings: &Settings,
+        params: &Params,
+    ) -> Result<DataFrame> {
+        build(ctx, settings, params).await
+    }
 }
 
 /// Build the table: columns `user_id`, `period` (int64, as in
 /// `clv_purchase_periods`), `day` (date), `orders` (int64), `revenue`
 /// (double), `last_event_time` (timestamp).
-pub async fn build(
-    ctx: &SessionContext,
-    settings: &Settings,
-    params: &[(String, ScalarValue)],
-) -> Result<DataFrame> {
-    let as_of_end = params
-        .iter()
-        .find(|(k, _)| k == "as_of_end")
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| Error::setting("as_of_end", "parameter missing"))?;
+async fn build(ctx: &SessionContext, settings: &Settings, params: &Params) -> Result<DataFrame> {
+    let as_of_end = params.as_of_end();
     let df = ctx
         .table(FLAGGED)
         .await?

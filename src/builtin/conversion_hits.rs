@@ -5,39 +5,67 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::logical_expr::{cast, lit, Expr};
 use datafusion::prelude::{col, DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
-use crate::dag::{Node, NodeKind};
+use super::Builtin;
+use crate::catalog::Params;
+use crate::config::sections::conversions::{Conversion, Scope};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::schema::timestamp_type;
-use crate::config::settings::{Conversion, Scope, Settings};
 
-pub const EVENT_HITS: &str = "event_conversion_hits";
-pub const SESSION_HITS: &str = "session_conversion_hits";
+/// The conversion hits of one scope.
+#[derive(Debug)]
+pub struct ConversionHits {
+    scope: Scope,
+}
 
-/// The builtin DAG nodes.
-pub fn builtin_nodes() -> Vec<Node> {
-    vec![
-        Node {
-            name: EVENT_HITS.into(),
-            kind: NodeKind::Builtin {
-                description: "one row per event x event-scope conversion whose `when` it meets"
-                    .into(),
-            },
-            reads: vec!["session_events".into()],
-        },
-        Node {
-            name: SESSION_HITS.into(),
-            kind: NodeKind::Builtin {
-                description: "one row per session x session-scope conversion whose `when` it meets"
-                    .into(),
-            },
-            reads: vec!["sessions".into()],
-        },
-    ]
+/// `event_conversion_hits`: event-scope conditions over `session_events`.
+pub const EVENT_HITS: ConversionHits = ConversionHits {
+    scope: Scope::Event,
+};
+/// `session_conversion_hits`: session-scope conditions over `sessions`.
+pub const SESSION_HITS: ConversionHits = ConversionHits {
+    scope: Scope::Session,
+};
+
+#[async_trait]
+impl Builtin for ConversionHits {
+    fn name(&self) -> &'static str {
+        match self.scope {
+            Scope::Event => "event_conversion_hits",
+            Scope::Session => "session_conversion_hits",
+        }
+    }
+
+    fn description(&self) -> &'static str {
+        match self.scope {
+            Scope::Event => "one row per event x event-scope conversion whose `when` it meets",
+            Scope::Session => {
+                "one row per session x session-scope conversion whose `when` it meets"
+            }
+        }
+    }
+
+    fn reads(&self) -> &'static [&'static str] {
+        match self.scope {
+            Scope::Event => &["session_events"],
+            Scope::Session => &["sessions"],
+        }
+    }
+
+    async fn build(
+        &self,
+        ctx: &SessionContext,
+        settings: &Settings,
+        _params: &Params,
+    ) -> Result<DataFrame> {
+        build(ctx, self.scope, self.reads()[0], &settings.conversions).await
+    }
 }
 
 fn hits_schema() -> Arc<Schema> {
@@ -51,14 +79,14 @@ fn hits_schema() -> Arc<Schema> {
     ]))
 }
 
-/// Build the builtin table `name`.
-pub async fn build(ctx: &SessionContext, name: &str, settings: &Settings) -> Result<DataFrame> {
-    let (scope, base) = match name {
-        EVENT_HITS => (Scope::Event, "session_events"),
-        _ => (Scope::Session, "sessions"),
-    };
-    let defs: Vec<&Conversion> = settings
-        .conversions
+/// The union of every `scope` conversion's matches in table `base`.
+async fn build(
+    ctx: &SessionContext,
+    scope: Scope,
+    base: &str,
+    conversions: &[Conversion],
+) -> Result<DataFrame> {
+    let defs: Vec<&Conversion> = conversions
         .iter()
         .filter(|c| c.scope == scope)
         .collect();

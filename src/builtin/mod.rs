@@ -1,5 +1,43 @@
-//! Builtin tables: DAG nodes computed in Rust from the config rather than
-//! from a query file.
+//! Builtin tables: DAG nodes computed in Rust from the config (the
+//! conversion conditions are SQL expressions from the config, evaluated as
+//! parsed expressions rather than pasted into query text). Each declares the
+//! tables it reads, so the DAG orders it like any query.
 
 pub mod clv_activity_after_as_of;
 pub mod conversion_hits;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::prelude::{DataFrame, SessionContext};
+
+use crate::catalog::Params;
+use crate::config::Settings;
+use crate::error::Result;
+
+/// A table built in Rust.
+#[async_trait]
+pub trait Builtin: std::fmt::Debug + Send + Sync {
+    /// The table's name.
+    fn name(&self) -> &'static str;
+    /// What one row is and what the table is for.
+    fn description(&self) -> &'static str;
+    /// Every table it reads (inputs or other nodes).
+    fn reads(&self) -> &'static [&'static str];
+    /// The plan of the table; executed and kept by the job's store.
+    async fn build(
+        &self,
+        ctx: &SessionContext,
+        settings: &Settings,
+        params: &Params,
+    ) -> Result<DataFrame>;
+}
+
+/// Every builtin table.
+pub fn all() -> Vec<Arc<dyn Builtin>> {
+    vec![
+        Arc::new(conversion_hits::EVENT_HITS),
+        Arc::new(conversion_hits::SESSION_HITS),
+        Arc::new(clv_activity_after_as_of::ClvActivityAfterAsOf),
+    ]
+}

@@ -1,21 +1,22 @@
-//! Configuration as data: list settings become small reference tables and
-//! scalar settings become named SQL parameters (`$session_timeout_seconds`),
-//! so queries stay plain SQL with no templating.
+//! Configuration as data: the only place that turns settings into reference
+//! tables (lists: conversion definitions, funnels, costs...) and typed SQL
+//! parameters (scalars: `$session_timeout_seconds`...), so queries stay
+//! plain SQL with no templating.
 
-use std::sync::Arc;
+pub mod costs;
+pub mod params;
+pub mod reference;
+pub mod tables;
 
-use chrono::NaiveDate;
-use datafusion::arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use datafusion::scalar::ScalarValue;
 
+pub use params::Params;
+
+use crate::config::sections::attribution::{CostRow, CostSource};
+use crate::config::Settings;
 use crate::error::Result;
-use crate::schema::UTC;
-use crate::config::settings::{ConversionKind, Scope, Settings};
 
-/// Names of the reference tables registered by [`register`].
+/// Names of the reference tables registered by [`Catalog::register`].
 pub const REFERENCE_TABLES: &[&str] = &[
     "conversion_definitions",
     "channel_rules",
@@ -25,7 +26,7 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "funnel_step_definitions",
     "funnel_exclusions",
     "funnel_breakdowns",
-    crate::config::sections::attribution::COSTS_TABLE,
+    reference::COSTS_TABLE,
     "lift_purchase_steps",
     "experiment_definitions",
     "experiment_conversions",
@@ -34,149 +35,65 @@ pub const REFERENCE_TABLES: &[&str] = &[
     "audience_conversions",
 ];
 
-fn text_table(columns: &[&str], rows: Vec<Vec<Option<String>>>) -> Result<Arc<MemTable>> {
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|c| Field::new(*c, DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    ));
-    let arrays: Vec<ArrayRef> = (0..columns.len())
-        .map(|i| Arc::new(rows.iter().map(|r| r[i].clone()).collect::<StringArray>()) as ArrayRef)
-        .collect();
-    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
-    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+/// The reference data of a run, loaded before any event is read (so a bad
+/// cost file fails the run before anything is written).
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    costs: Vec<CostRow>,
 }
 
-/// Register the reference tables built from `settings`.
-pub fn register(
-    ctx: &SessionContext,
-    settings: &Settings,
-    params: &[(String, ScalarValue)],
-) -> Result<()> {
-    let conversions = settings
-        .conversions
-        .iter()
-        .map(|c| {
+impl Catalog {
+    /// Read what the settings point at (the cost file, if any).
+    pub fn load(settings: &Settings) -> Result<Catalog> {
+        let costs = match &settings.attribution.costs {
+            CostSource::None => Vec::new(),
+            CostSource::Inline(rows) => rows.clone(),
+            CostSource::File(path) => costs::read_cost_file(path)?,
+        };
+        Ok(Catalog { costs })
+    }
+
+    /// Register every reference table, `run_params` from `params`.
+    pub fn register(
+        &self,
+        ctx: &SessionContext,
+        settings: &Settings,
+        params: &Params,
+    ) -> Result<()> {
+        reference::conversions(ctx, &settings.conversions)?;
+        reference::channel_rules(ctx, &settings.channel_rules)?;
+        reference::pageview_events(ctx, &settings.sessions.pageview_events)?;
+        tables::register(
+            ctx,
+            "run_params",
             vec![
-                Some(c.name.clone()),
-                Some(match c.kind {
-                    ConversionKind::Micro => "micro".into(),
-                    ConversionKind::Macro => "macro".into(),
-                }),
-                c.stage.clone(),
-                Some(match c.scope {
-                    Scope::Event => "event".into(),
-                    Scope::Session => "session".into(),
-                }),
-                Some(c.when.clone()),
-                c.value.clone(),
-                c.description.clone(),
-            ]
-        })
-        .collect();
-    let t = text_table(
-        &[
-            "name",
-            "kind",
-            "stage",
-            "scope",
-            "when_sql",
-            "value_sql",
-            "description",
-        ],
-        conversions,
-    )?;
-    replace(ctx, "conversion_definitions", t)?;
-
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("priority", DataType::Int32, false),
-        Field::new("channel", DataType::Utf8, false),
-        Field::new("when_sql", DataType::Utf8, false),
-    ]));
-    let rules = &settings.channel_rules;
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Int32Array::from_iter_values(1..=rules.len() as i32)),
-            Arc::new(
-                rules
-                    .iter()
-                    .map(|r| Some(r.name.clone()))
-                    .collect::<StringArray>(),
-            ),
-            Arc::new(
-                rules
-                    .iter()
-                    .map(|r| Some(r.when.clone()))
-                    .collect::<StringArray>(),
-            ),
-        ],
-    )?;
-    replace(
-        ctx,
-        "channel_rules",
-        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-    )?;
-
-    let pv = settings
-        .pageview_events
-        .iter()
-        .map(|e| vec![Some(e.clone())])
-        .collect();
-    replace(ctx, "pageview_events", text_table(&["event_name"], pv)?)?;
-
-    let p = params
-        .iter()
-        .map(|(k, v)| vec![Some(k.clone()), Some(v.to_string())])
-        .collect();
-    replace(ctx, "run_params", text_table(&["name", "value"], p)?)?;
-    crate::config::sections::funnels::register(ctx, &settings.funnels)?;
-    crate::config::sections::attribution::register(ctx, &settings.attribution)?;
-    crate::config::sections::lift::register(ctx, &settings.lift)?;
-    Ok(())
+                tables::text("name", params.values().iter().map(|(k, _)| Some(k.clone()))),
+                tables::text(
+                    "value",
+                    params.values().iter().map(|(_, v)| Some(v.to_string())),
+                ),
+            ],
+        )?;
+        reference::funnels(ctx, &settings.funnels)?;
+        reference::costs(ctx, &self.costs)?;
+        reference::lift(ctx, &settings.lift)
+    }
 }
 
-fn replace(ctx: &SessionContext, name: &str, table: Arc<MemTable>) -> Result<()> {
-    ctx.deregister_table(name)?;
-    ctx.register_table(name, table)?;
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The named SQL parameters of a run. `as_of_end` is the exclusive end of
-/// the as-of day (midnight UTC after it).
-pub fn params(settings: &Settings, as_of: NaiveDate) -> Vec<(String, ScalarValue)> {
-    let end = as_of
-        .succ_opt()
-        .unwrap_or(as_of)
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc();
-    let days = as_of
-        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
-        .num_days();
-    let mut p = vec![
-        ("as_of".to_string(), ScalarValue::Date32(Some(days as i32))),
-        (
-            "as_of_end".to_string(),
-            ScalarValue::TimestampMicrosecond(Some(end.timestamp_micros()), Some(UTC.into())),
-        ),
-        (
-            "session_timeout_seconds".to_string(),
-            ScalarValue::Int64(Some(settings.session_timeout_seconds)),
-        ),
-        (
-            "engaged_min_seconds".to_string(),
-            ScalarValue::Int64(Some(settings.engaged_seconds)),
-        ),
-        (
-            "engaged_min_pageviews".to_string(),
-            ScalarValue::Int64(Some(settings.engaged_pageviews)),
-        ),
-    ];
-    p.extend(crate::config::sections::attribution::params(&settings.attribution));
-    p.extend(settings.clv.params());
-    p.extend(crate::config::sections::lift::params(&settings.lift, as_of));
-    p.extend(settings.params.iter().cloned());
-    p
+    #[test]
+    fn a_missing_cost_file_is_named_before_anything_runs() {
+        let s = Settings::from_toml("[attribution]\ncost_file = \"/nonexistent/costs.parquet\"\n")
+            .unwrap();
+        let err = Catalog::load(&s).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("attribution.cost_file") && text.contains("/nonexistent/costs.parquet"),
+            "{text}"
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
 }

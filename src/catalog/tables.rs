@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
+    ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::datasource::MemTable;
@@ -20,6 +20,8 @@ pub enum Values {
     Int64(Vec<Option<i64>>),
     Float64(Vec<Option<f64>>),
     Int64List(Vec<Option<Vec<Option<i64>>>>),
+    /// Days since 1970-01-01.
+    Date32(Vec<Option<i32>>),
 }
 
 /// One column of a reference table.
@@ -50,6 +52,7 @@ impl Column {
             Values::Int32(v) => (DataType::Int32, Arc::new(Int32Array::from(v))),
             Values::Int64(v) => (DataType::Int64, Arc::new(Int64Array::from(v))),
             Values::Float64(v) => (DataType::Float64, Arc::new(Float64Array::from(v))),
+            Values::Date32(v) => (DataType::Date32, Arc::new(Date32Array::from(v))),
             Values::Int64List(v) => (
                 DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
                 Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(v)),
@@ -73,6 +76,10 @@ pub fn int64(name: &'static str, values: impl IntoIterator<Item = Option<i64>>) 
 
 pub fn float64(name: &'static str, values: impl IntoIterator<Item = Option<f64>>) -> Column {
     Column::new(name, Values::Float64(values.into_iter().collect()))
+}
+
+pub fn date32(name: &'static str, days: impl IntoIterator<Item = Option<i32>>) -> Column {
+    Column::new(name, Values::Date32(days.into_iter().collect()))
 }
 
 pub fn int64_list(

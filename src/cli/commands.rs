@@ -4,16 +4,15 @@
 use std::io::Write;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 
-use crate::cli::{Cli, Command, CommonArgs, Format, GenerateArgs, SqlArgs};
-use crate::engine;
+use super::report;
+use super::{Cli, Command, CommonArgs, Format, GenerateArgs, SqlArgs};
+use crate::config::{ProcessEnv, Settings};
 use crate::error::{Error, Result};
 use crate::input;
-use crate::pipeline;
-use crate::cli::report;
-use crate::run::{self, Outcome, RunOptions};
-use crate::config::settings::{ProcessEnv, Settings};
+use crate::job::nightly::{self, Outcome, RunOptions};
+use crate::job::Job;
 use crate::sink::MemoryStore;
 
 /// Run the parsed command line.
@@ -26,17 +25,15 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 dry_run: args.dry_run,
                 ..Default::default()
             };
-            match run::run(&settings, &opts).await? {
+            match nightly::run(settings, &opts).await? {
                 Outcome::Ran(summary) => print(&report::run_summary(&summary)),
                 Outcome::Planned(plan) => print(&report::plan(&plan)),
             }
         }
         Command::Validate(args) => validate(&args).await,
         Command::Queries(args) => {
-            let settings = Settings::resolve(&args, &ProcessEnv)?;
-            let ctx = engine::build_context(&settings)?;
-            let nodes = pipeline::plan(&ctx, &settings, &[])?;
-            print(&report::queries(&nodes))
+            let job = Job::new(Settings::resolve(&args, &ProcessEnv)?, &[])?;
+            print(&report::queries(job.nodes()))
         }
         Command::Sql(args) => sql(&args).await,
         Command::Generate(args) => generate(&args),
@@ -51,13 +48,12 @@ fn print(text: &str) -> Result<()> {
 }
 
 async fn validate(args: &CommonArgs) -> Result<()> {
-    let settings = Settings::resolve(args, &ProcessEnv)?;
-    let ctx = engine::build_context(&settings)?;
-    pipeline::plan(&ctx, &settings, &[])?;
+    let job = Job::new(Settings::resolve(args, &ProcessEnv)?, &[])?;
+    let settings = job.settings();
     let discovery = input::discover(&settings.events, settings.as_of)?;
-    let mapped = input::read_files(&ctx, &discovery.files, &settings).await?;
-    let prepared = pipeline::prepare(&ctx, &settings, mapped, &MemoryStore).await?;
-    let events = ctx.table("events").await?;
+    let mapped = job.read(&discovery.files).await?;
+    let prepared = job.prepare(mapped, &MemoryStore).await?;
+    let events = job.context().table("events").await?;
     print(&report::validation(
         &discovery,
         &prepared,
@@ -68,35 +64,29 @@ async fn validate(args: &CommonArgs) -> Result<()> {
 /// Register the latest published outputs, then `events` and the reference
 /// tables (mapped lazily), and run the query.
 async fn sql(args: &SqlArgs) -> Result<()> {
-    let settings = Settings::resolve(&args.common, &ProcessEnv)?;
-    let ctx = engine::build_context(&settings)?;
+    let job = Job::new(Settings::resolve(&args.common, &ProcessEnv)?, &[])?;
+    let settings = job.settings();
     if !settings.events.is_empty() {
         let discovery = input::discover(&settings.events, settings.as_of)?;
-        let mapped = input::read_files(&ctx, &discovery.files, &settings).await?;
-        pipeline::prepare(&ctx, &settings, mapped, &LazyStore).await?;
+        let mapped = job.read(&discovery.files).await?;
+        job.prepare(mapped, &ViewStore).await?;
     }
     // published outputs win over the lazily mapped input (rejected_events)
-    register_latest_outputs(&ctx, &settings).await?;
-    // ad-hoc SQL reads only: no DDL, DML or COPY
-    let options = datafusion::execution::context::SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let df = ctx.sql_with_options(&args.query, options).await?;
-    let batches = df.collect().await?;
+    register_latest_outputs(job.context(), settings).await?;
+    let batches = job.query(&args.query).await?.collect().await?;
     print(&format_batches(&batches, args.format)?)
 }
 
 /// Registers results as views: nothing is computed until queried.
-struct LazyStore;
+struct ViewStore;
 
 #[async_trait::async_trait]
-impl crate::sink::Store for LazyStore {
+impl crate::sink::Store for ViewStore {
     async fn materialize(
         &self,
         ctx: &SessionContext,
         name: &str,
-        df: datafusion::prelude::DataFrame,
+        df: DataFrame,
         _internal: bool,
     ) -> Result<u64> {
         ctx.deregister_table(name)?;

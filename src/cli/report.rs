@@ -8,8 +8,8 @@ use datafusion::arrow::datatypes::Schema;
 use crate::dag::{Node, NodeKind};
 use crate::input::{Discovery, InputCounts};
 use crate::sink::manifest::type_name;
-use crate::pipeline::Prepared;
-use crate::run::{Plan, RunSummary};
+use crate::job::nightly::{Plan, RunSummary};
+use crate::job::Prepared;
 use crate::sink::published_dir;
 
 /// `1234567` -> `1,234,567`
@@ -165,8 +165,8 @@ pub fn queries(nodes: &[Node]) -> String {
                     .unwrap_or_else(|| "(no grain header)".into()),
                 q.description.clone(),
             ),
-            NodeKind::Builtin { description } => (
-                description.clone(),
+            NodeKind::Builtin(b) => (
+                b.description().to_string(),
                 "built from the [[conversions]] config".into(),
             ),
         };

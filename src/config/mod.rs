@@ -1,9 +1,12 @@
-//! The TOML config file, as written by the user. Every table rejects unknown
-//! keys (the error names the key and its line). Values here are raw; they are
-//! validated once into [`crate::config::settings::Settings`].
+//! Everything about configuration, in one place: the TOML file as written
+//! ([`Config`], one module per section under `sections/`), text units, and
+//! the validated [`Settings`] resolved once from flags > environment > file
+//! > defaults. Nothing outside this module re-validates user input, and
+//! nothing in it touches a `SessionContext` or reads event data.
 
 pub mod sections;
 pub mod settings;
+pub mod units;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,7 +14,21 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use sections::attribution::{AttributionConfig, JourneysConfig};
+use sections::channels::ChannelRuleConfig;
+use sections::clv::ClvConfig;
+use sections::conversions::ConversionConfig;
+use sections::engine::EngineConfig;
+use sections::funnels::FunnelConfig;
+use sections::input::InputConfig;
+use sections::lift::{AudienceConfig, ExperimentConfig, LiftConfig};
+use sections::output::OutputConfig;
+use sections::sessions::SessionsConfig;
 
+pub use settings::{Env, ProcessEnv, Settings};
+
+/// The config file as written. Every table rejects unknown keys (the error
+/// names the key and its line).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -21,25 +38,23 @@ pub struct Config {
     pub sessions: SessionsConfig,
     #[serde(default)]
     pub conversions: Vec<ConversionConfig>,
-    /// Funnel definitions (see `funnel_config`).
     #[serde(default)]
-    pub funnels: Vec<crate::config::sections::funnels::FunnelConfig>,
+    pub funnels: Vec<FunnelConfig>,
     /// Channel rules, first match wins; empty means the built-in defaults.
     #[serde(default)]
     pub channels: Vec<ChannelRuleConfig>,
     #[serde(default)]
-    pub journeys: crate::config::sections::attribution::JourneysConfig,
+    pub journeys: JourneysConfig,
     #[serde(default)]
-    pub attribution: crate::config::sections::attribution::AttributionConfig,
+    pub attribution: AttributionConfig,
     #[serde(default)]
     pub queries: QueriesConfig,
     #[serde(default)]
     pub output: OutputConfig,
     #[serde(default)]
     pub engine: EngineConfig,
-    /// Customer lifetime value models (`[clv]`).
     #[serde(default)]
-    pub clv: crate::config::sections::clv::ClvConfig,
+    pub clv: ClvConfig,
     /// Passed through to DataFusion's `ConfigOptions::set` (e.g.
     /// `"execution.target_partitions" = "2"`).
     #[serde(default)]
@@ -47,67 +62,14 @@ pub struct Config {
     /// Extra named SQL parameters for the user's own queries (`$name`).
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
-    /// Micro-conversion lift settings.
     #[serde(default)]
-    pub lift: crate::config::sections::lift::LiftConfig,
+    pub lift: LiftConfig,
     /// A/B experiments found in the events (control, conversions, split).
     #[serde(default)]
-    pub experiments: Vec<crate::config::sections::lift::ExperimentConfig>,
+    pub experiments: Vec<ExperimentConfig>,
     /// Retargeting audiences.
     #[serde(default)]
-    pub audiences: Vec<crate::config::sections::lift::AudienceConfig>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct InputConfig {
-    /// Parquet files, directories (recursive, Hive partitions) or globs.
-    #[serde(default)]
-    pub events: Vec<String>,
-    /// canonical column name = column name in the source
-    #[serde(default)]
-    pub columns: BTreeMap<String, String>,
-    #[serde(default)]
-    pub time: TimeConfig,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimeConfig {
-    /// Unit of integer `event_time` values: s | ms | us | auto (by magnitude).
-    pub unit: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionsConfig {
-    /// Inactivity timeout, e.g. "30m".
-    pub timeout: Option<String>,
-    /// Event names counted as page views.
-    pub pageview_events: Option<Vec<String>>,
-    /// A session is engaged when it lasts at least this long ("10s") ...
-    pub engaged_duration: Option<String>,
-    /// ... or has at least this many page views, or a macro conversion.
-    pub engaged_pageviews: Option<u32>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConversionConfig {
-    pub name: String,
-    pub kind: String,
-    pub stage: Option<String>,
-    pub scope: Option<String>,
-    pub when: String,
-    pub value: Option<String>,
-    pub description: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelRuleConfig {
-    pub name: String,
-    pub when: String,
+    pub audiences: Vec<AudienceConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -118,23 +80,6 @@ pub struct QueriesConfig {
     pub dirs: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutputConfig {
-    pub dir: Option<String>,
-    /// Parquet zstd level (1-22).
-    pub zstd_level: Option<i32>,
-    pub max_row_group_size: Option<usize>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EngineConfig {
-    /// e.g. "4GiB"; DataFusion spills to disk beyond it.
-    pub memory_limit: Option<String>,
-    pub spill_dir: Option<String>,
-}
-
 impl Config {
     /// Parse a config from TOML text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
@@ -142,14 +87,6 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })
-    }
-
-    pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text, path)
     }
 }
 
@@ -172,5 +109,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("sesions"), "{err}");
+    }
+
+    #[test]
+    fn a_value_outside_a_closed_set_is_named_with_its_line_and_the_choices() {
+        let text = "[[conversions]]\nname = \"a\"\nkind = \"mega\"\nwhen = \"true\"\n";
+        let err = Config::parse(text, Path::new("x.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 3") && text.contains("mega"), "{text}");
+        assert!(text.contains("micro") && text.contains("macro"), "{text}");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn closed_sets_serialize_as_written() {
+        // the manifest records the config as JSON: enums keep their spelling
+        let text = "[input.time]\nunit = \"ms\"\n[[conversions]]\nname = \"a\"\nkind = \"micro\"\nstage = \"BOF\"\nwhen = \"true\"\n";
+        let config = Config::parse(text, Path::new("x.toml")).unwrap();
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(json["input"]["time"]["unit"], "ms");
+        assert_eq!(json["conversions"][0]["kind"], "micro");
+        assert_eq!(json["conversions"][0]["stage"], "BOF");
     }
 }

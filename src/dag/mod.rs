@@ -7,20 +7,21 @@ pub mod query_file;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::resolve::resolve_table_references;
 
+use crate::builtin::Builtin;
 use crate::error::{Error, Result};
-use crate::dag::query_file::{Origin, QueryFile};
+use query_file::{Origin, QueryFile};
 
 /// What produces a node's table.
 #[derive(Debug, Clone)]
 pub enum NodeKind {
     Sql(QueryFile),
     /// Built in Rust from the config (e.g. conversion matches).
-    Builtin {
-        description: String,
-    },
+    Builtin(Arc<dyn Builtin>),
 }
 
 #[derive(Debug, Clone)]
@@ -35,14 +36,14 @@ impl Node {
     pub fn path(&self) -> &str {
         match &self.kind {
             NodeKind::Sql(q) => &q.path,
-            NodeKind::Builtin { .. } => "(builtin)",
+            NodeKind::Builtin(_) => "(builtin)",
         }
     }
 
     pub fn internal(&self) -> bool {
         match &self.kind {
             NodeKind::Sql(q) => q.internal,
-            NodeKind::Builtin { .. } => true,
+            NodeKind::Builtin(_) => true,
         }
     }
 
@@ -50,7 +51,7 @@ impl Node {
         match &self.kind {
             NodeKind::Sql(q) if q.origin == Origin::User => "user",
             NodeKind::Sql(_) => "bundled",
-            NodeKind::Builtin { .. } => "builtin",
+            NodeKind::Builtin(_) => "builtin",
         }
     }
 }
@@ -72,13 +73,18 @@ pub fn tables_read(sql: &str) -> std::result::Result<BTreeSet<String>, String> {
 /// being tables.
 pub fn plan(
     queries: Vec<QueryFile>,
-    builtins: Vec<Node>,
+    builtins: Vec<Arc<dyn Builtin>>,
     sources: &BTreeSet<String>,
     table_functions: &BTreeSet<String>,
 ) -> Result<Vec<Node>> {
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     for b in builtins {
-        nodes.insert(b.name.clone(), b);
+        let node = Node {
+            name: b.name().to_string(),
+            reads: b.reads().iter().map(|r| r.to_string()).collect(),
+            kind: NodeKind::Builtin(b),
+        };
+        nodes.insert(node.name.clone(), node);
     }
     for q in queries {
         let reads = tables_read(&q.sql).map_err(|m| Error::QueryFile {
@@ -198,7 +204,7 @@ pub fn select(nodes: Vec<Node>, select: &[String]) -> Result<Vec<Node>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dag::query_file::parse;
+    use super::query_file::parse;
 
     fn q(name: &str, sql: &str) -> QueryFile {
         parse(

@@ -12,7 +12,7 @@ use datafusion::scalar::ScalarValue;
 use crate::error::{Error, Result};
 use crate::functions::time::parse_event_time_udf;
 use crate::schema::{self, timestamp_type, Kind};
-use crate::config::settings::{EpochUnit, Settings};
+use crate::config::sections::input::{EpochUnit, InputSettings};
 
 /// Internal columns added beside the canonical ones.
 pub const SOURCE_FILE: &str = "_source_file";
@@ -26,14 +26,14 @@ pub fn map_source(
     df: DataFrame,
     source: &str,
     source_file: Expr,
-    settings: &Settings,
+    mapping: &InputSettings,
 ) -> Result<DataFrame> {
     let schema = df.schema().clone();
     let mut exprs = Vec::with_capacity(schema::COLUMNS.len() + 3);
     let mut raw_time = lit(ScalarValue::Utf8(None));
     let mut bad_revenue = lit(false);
     for c in schema::COLUMNS {
-        let source_name = settings.columns[c.name].as_str();
+        let source_name = mapping.columns[c.name].as_str();
         let Some(field) = find_field(&schema, source_name) else {
             if c.required {
                 return Err(Error::MissingColumn {
@@ -50,7 +50,7 @@ pub fn map_source(
         let mapped = match c.kind {
             Kind::Text => text(input.clone(), &dt),
             Kind::Number => number(input.clone(), &dt),
-            Kind::Time => time(input.clone(), &dt, settings.epoch_unit),
+            Kind::Time => time(input.clone(), &dt, mapping.epoch_unit),
         }
         .ok_or_else(|| Error::ColumnType {
             path: source.into(),

@@ -1,27 +1,14 @@
-//! The `[journeys]` and `[attribution]` config sections: raw TOML structs,
-//! their validation into [`AttributionSettings`], the named SQL parameters
-//! they become (`$attribution_lookback_seconds`, ...) and the optional cost
-//! table (`attribution_costs`), read from a Parquet/CSV file or listed inline.
+//! The `[journeys]` and `[attribution]` config sections: raw TOML structs and
+//! their validation into [`AttributionSettings`]. A cost file is only named
+//! here; the catalog reads it.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Float64Array, RecordBatch, StringArray,
-};
-use datafusion::arrow::compute::{cast_with_options, CastOptions};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema};
-use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
-use datafusion::scalar::ScalarValue;
 use serde::{Deserialize, Serialize};
 
+use crate::config::units::parse_duration;
 use crate::error::{Error, Result};
-use crate::config::settings::parse_duration;
-
-/// Name of the cost reference table.
-pub const COSTS_TABLE: &str = "attribution_costs";
 
 /// `[journeys]` as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -34,7 +21,7 @@ pub struct JourneysConfig {
     /// into one `(other)` row.
     pub max_paths: Option<i64>,
     /// `path_edges` nodes: `event_name`, `page` or `category`.
-    pub edge_node: Option<String>,
+    pub edge_node: Option<EdgeNode>,
 }
 
 /// `[attribution]` as written.
@@ -49,7 +36,7 @@ pub struct AttributionConfig {
     pub position_weights: Option<Vec<f64>>,
     /// Which macro conversions are attributed: `all` (default) or `first`
     /// (each user's first only: new-customer acquisition).
-    pub conversions: Option<String>,
+    pub conversions: Option<AttributedConversions>,
     /// Parquet or CSV file with columns day, channel, campaign (optional), cost.
     pub cost_file: Option<String>,
     /// Inline cost rows.
@@ -67,9 +54,20 @@ pub struct CostConfig {
     pub cost: f64,
 }
 
+/// Which macro conversions are attributed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributedConversions {
+    #[default]
+    All,
+    First,
+}
+
 /// Which event column names the nodes of `path_edges`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EdgeNode {
+    #[default]
     EventName,
     Page,
     Category,
@@ -106,8 +104,18 @@ pub struct AttributionSettings {
     pub max_path_length: i64,
     pub max_paths: i64,
     pub edge_node: EdgeNode,
-    /// `None` when no cost data is configured (ROAS columns are then NULL).
-    pub costs: Option<Vec<CostRow>>,
+    /// Where spend comes from; none means the ROAS columns are NULL.
+    pub costs: CostSource,
+}
+
+/// Where the `attribution_costs` rows come from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum CostSource {
+    #[default]
+    None,
+    /// A Parquet or CSV file (path resolved against the config's folder).
+    File(PathBuf),
+    Inline(Vec<CostRow>),
 }
 
 impl Default for AttributionSettings {
@@ -120,13 +128,13 @@ impl Default for AttributionSettings {
             max_path_length: 5,
             max_paths: 1000,
             edge_node: EdgeNode::EventName,
-            costs: None,
+            costs: CostSource::None,
         }
     }
 }
 
 /// Validate both sections; `rel` resolves a config-relative path.
-pub fn resolve(
+pub fn validate(
     journeys: &JourneysConfig,
     attribution: &AttributionConfig,
     rel: &dyn Fn(&str) -> String,
@@ -156,16 +164,8 @@ pub fn resolve(
         None => d.position_weights,
         Some(w) => position_weights(w)?,
     };
-    let first_conversion_only = match attribution.conversions.as_deref() {
-        None | Some("all") => false,
-        Some("first") => true,
-        Some(other) => {
-            return Err(Error::setting(
-                "attribution.conversions",
-                format!("`{other}` is not all or first"),
-            ))
-        }
-    };
+    let first_conversion_only =
+        attribution.conversions.unwrap_or_default() == AttributedConversions::First;
     let max_path_length = journeys.max_path_length.unwrap_or(d.max_path_length);
     if max_path_length < 2 {
         return Err(Error::setting(
@@ -177,17 +177,7 @@ pub fn resolve(
     if max_paths < 1 {
         return Err(Error::setting("journeys.max_paths", "must be at least 1"));
     }
-    let edge_node = match journeys.edge_node.as_deref() {
-        None | Some("event_name") => EdgeNode::EventName,
-        Some("page") => EdgeNode::Page,
-        Some("category") => EdgeNode::Category,
-        Some(other) => {
-            return Err(Error::setting(
-                "journeys.edge_node",
-                format!("`{other}` is not one of event_name, page, category"),
-            ))
-        }
-    };
+    let edge_node = journeys.edge_node.unwrap_or_default();
     let costs = match (&attribution.cost_file, attribution.costs.is_empty()) {
         (Some(_), false) => {
             return Err(Error::setting(
@@ -195,9 +185,9 @@ pub fn resolve(
                 "give either cost_file or [[attribution.costs]], not both",
             ))
         }
-        (Some(file), true) => Some(read_cost_file(Path::new(&rel(file)))?),
-        (None, false) => Some(inline_costs(&attribution.costs)?),
-        (None, true) => None,
+        (Some(file), true) => CostSource::File(PathBuf::from(rel(file))),
+        (None, false) => CostSource::Inline(inline_costs(&attribution.costs)?),
+        (None, true) => CostSource::None,
     };
     Ok(AttributionSettings {
         lookback_seconds,
@@ -234,7 +224,8 @@ fn position_weights(w: &[f64]) -> Result<[f64; 3]> {
     Ok([*first, *middle, *last])
 }
 
-fn check_cost(key: &str, channel: &str, cost: f64) -> Result<()> {
+/// A cost row is usable: a channel and a non-negative finite cost.
+pub fn check_cost(key: &str, channel: &str, cost: f64) -> Result<()> {
     if channel.trim().is_empty() {
         return Err(Error::setting(key, "channel is empty"));
     }
@@ -269,166 +260,6 @@ fn inline_costs(rows: &[CostConfig]) -> Result<Vec<CostRow>> {
         .collect()
 }
 
-/// Read a cost file (Parquet, or CSV with a header row) with columns `day`,
-/// `channel`, `cost` and optionally `campaign`.
-fn read_cost_file(path: &Path) -> Result<Vec<CostRow>> {
-    let key = "attribution.cost_file";
-    let fail = |m: String| Error::setting(key, format!("{}: {m}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-    let is_csv = path
-        .extension()
-        .is_some_and(|x| x.eq_ignore_ascii_case("csv"));
-    let batches: Vec<RecordBatch> = if is_csv {
-        read_csv(file).map_err(fail)?
-    } else {
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.build())
-            .map_err(|e| fail(e.to_string()))?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| fail(e.to_string()))?
-    };
-    let mut rows = Vec::new();
-    for batch in &batches {
-        cost_rows(batch, &mut rows).map_err(fail)?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        check_cost(key, &r.channel, r.cost).map_err(|e| fail(format!("row {}: {e}", i + 1)))?;
-    }
-    Ok(rows)
-}
-
-/// Every CSV column as text; types are fixed by [`cost_rows`].
-fn read_csv(file: std::fs::File) -> std::result::Result<Vec<RecordBatch>, String> {
-    use std::io::{BufRead, BufReader, Seek};
-    let mut reader = BufReader::new(file);
-    let mut header = String::new();
-    reader.read_line(&mut header).map_err(|e| e.to_string())?;
-    let fields: Vec<Field> = header
-        .trim_end_matches(['\r', '\n'])
-        .split(',')
-        .map(|h| Field::new(h.trim().trim_matches('"'), DataType::Utf8, true))
-        .collect();
-    let mut file = reader.into_inner();
-    file.rewind().map_err(|e| e.to_string())?;
-    datafusion::arrow::csv::ReaderBuilder::new(Arc::new(Schema::new(fields)))
-        .with_header(true)
-        .build(file)
-        .map_err(|e| e.to_string())?
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())
-}
-
-fn column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a ArrayRef> {
-    let schema = batch.schema();
-    let idx = schema
-        .fields()
-        .iter()
-        .position(|f| f.name().eq_ignore_ascii_case(name))?;
-    Some(batch.column(idx))
-}
-
-fn as_type(array: &ArrayRef, to: &DataType, name: &str) -> std::result::Result<ArrayRef, String> {
-    let options = CastOptions {
-        safe: false,
-        ..Default::default()
-    };
-    cast_with_options(array, to, &options)
-        .map_err(|e| format!("column `{name}` cannot be read as {to}: {e}"))
-}
-
-fn cost_rows(batch: &RecordBatch, out: &mut Vec<CostRow>) -> std::result::Result<(), String> {
-    let need = |name: &str| column(batch, name).ok_or_else(|| format!("no column `{name}`"));
-    let day = as_type(need("day")?, &DataType::Date32, "day")?;
-    let channel = as_type(need("channel")?, &DataType::Utf8, "channel")?;
-    let cost = as_type(need("cost")?, &DataType::Float64, "cost")?;
-    let campaign = column(batch, "campaign")
-        .map(|c| as_type(c, &DataType::Utf8, "campaign"))
-        .transpose()?;
-    let day = day.as_primitive::<Date32Type>();
-    let channel = channel.as_string::<i32>();
-    let cost = cost.as_primitive::<Float64Type>();
-    let campaign = campaign.as_ref().map(|c| c.as_string::<i32>());
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    for i in 0..batch.num_rows() {
-        let row = out.len() + 1;
-        if day.is_null(i) || channel.is_null(i) || cost.is_null(i) {
-            return Err(format!("row {row}: day, channel and cost are required"));
-        }
-        let day = epoch
-            .checked_add_signed(chrono::Duration::days(i64::from(day.value(i))))
-            .ok_or_else(|| format!("row {row}: day out of range"))?;
-        out.push(CostRow {
-            day,
-            channel: channel.value(i).to_string(),
-            campaign: campaign
-                .filter(|c| !c.is_null(i) && !c.value(i).is_empty())
-                .map(|c| c.value(i).to_string()),
-            cost: cost.value(i),
-        });
-    }
-    Ok(())
-}
-
-/// The named SQL parameters of these settings.
-pub fn params(s: &AttributionSettings) -> Vec<(String, ScalarValue)> {
-    let [first, middle, last] = s.position_weights;
-    let int = |k: &str, v: i64| (k.to_string(), ScalarValue::Int64(Some(v)));
-    let float = |k: &str, v: f64| (k.to_string(), ScalarValue::Float64(Some(v)));
-    vec![
-        int("attribution_lookback_seconds", s.lookback_seconds),
-        int("time_decay_half_life_seconds", s.half_life_seconds),
-        float("position_first_weight", first),
-        float("position_middle_weight", middle),
-        float("position_last_weight", last),
-        (
-            "attribute_first_conversion_only".to_string(),
-            ScalarValue::Boolean(Some(s.first_conversion_only)),
-        ),
-        int("max_path_length", s.max_path_length),
-        int("max_paths", s.max_paths),
-        (
-            "path_edge_node".to_string(),
-            ScalarValue::Utf8(Some(s.edge_node.as_str().to_string())),
-        ),
-    ]
-}
-
-/// Register `attribution_costs` (empty when no costs are configured).
-pub fn register(ctx: &SessionContext, s: &AttributionSettings) -> Result<()> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("day", DataType::Date32, false),
-        Field::new("channel", DataType::Utf8, false),
-        Field::new("campaign", DataType::Utf8, true),
-        Field::new("cost", DataType::Float64, false),
-    ]));
-    let rows = s.costs.as_deref().unwrap_or(&[]);
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Date32Array::from_iter_values(
-                rows.iter()
-                    .map(|r| r.day.signed_duration_since(epoch).num_days() as i32),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.channel.as_str()),
-            )),
-            Arc::new(
-                rows.iter()
-                    .map(|r| r.campaign.as_deref())
-                    .collect::<StringArray>(),
-            ),
-            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.cost))),
-        ],
-    )?;
-    ctx.deregister_table(COSTS_TABLE)?;
-    ctx.register_table(
-        COSTS_TABLE,
-        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,8 +272,8 @@ mod tests {
             #[serde(default)]
             attribution: AttributionConfig,
         }
-        let t: T = toml::from_str(text).unwrap();
-        resolve(&t.journeys, &t.attribution, &|p: &str| p.to_string())
+        let t: T = toml::from_str(text).map_err(|e| Error::setting("toml", e.to_string()))?;
+        validate(&t.journeys, &t.attribution, &|p: &str| p.to_string())
     }
 
     #[test]
@@ -468,7 +299,9 @@ mod tests {
         assert!(s.first_conversion_only);
         assert_eq!((s.max_path_length, s.max_paths), (3, 7));
         assert_eq!(s.edge_node, EdgeNode::Page);
-        let costs = s.costs.unwrap();
+        let CostSource::Inline(costs) = s.costs else {
+            panic!("inline costs expected")
+        };
         assert_eq!(costs.len(), 1);
         assert_eq!(costs[0].cost, 12.5);
         assert_eq!(costs[0].campaign, None);
@@ -499,11 +332,8 @@ mod tests {
                 "journeys.max_path_length",
             ),
             ("[journeys]\nmax_paths = 0\n", "journeys.max_paths"),
-            ("[journeys]\nedge_node = \"url\"\n", "journeys.edge_node"),
-            (
-                "[attribution]\nconversions = \"repeat\"\n",
-                "attribution.conversions",
-            ),
+            ("[journeys]\nedge_node = \"url\"\n", "url"),
+            ("[attribution]\nconversions = \"repeat\"\n", "repeat"),
             (
                 "[[attribution.costs]]\nday = \"March\"\nchannel = \"x\"\ncost = 1.0\n",
                 "attribution.costs[0].day",
@@ -512,41 +342,10 @@ mod tests {
                 "[[attribution.costs]]\nday = \"2026-03-01\"\nchannel = \"x\"\ncost = -1.0\n",
                 "attribution.costs[0]",
             ),
-            (
-                "[attribution]\ncost_file = \"/nonexistent/costs.parquet\"\n",
-                "attribution.cost_file",
-            ),
         ] {
             let err = resolve_toml(text).unwrap_err();
             assert!(err.to_string().contains(key), "{text}: {err}");
             assert_eq!(err.exit_code(), 2);
         }
-    }
-
-    #[test]
-    fn cost_csv_is_read_and_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        let good = dir.path().join("costs.csv");
-        std::fs::write(
-            &good,
-            "day,channel,campaign,cost\n2026-03-01,paid_search,spring,10.5\n2026-03-02,email,,2\n",
-        )
-        .unwrap();
-        let rows = read_cost_file(&good).unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].campaign.as_deref(), Some("spring"));
-        assert_eq!(rows[0].cost, 10.5);
-        assert_eq!(rows[1].day, NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
-        let bad = dir.path().join("bad.csv");
-        std::fs::write(&bad, "day,channel,cost\n2026-03-01,paid_search,lots\n").unwrap();
-        let err = read_cost_file(&bad).unwrap_err().to_string();
-        assert!(
-            err.contains("attribution.cost_file") && err.contains("cost"),
-            "{err}"
-        );
-        let missing = dir.path().join("missing.csv");
-        std::fs::write(&missing, "day,cost\n2026-03-01,1\n").unwrap();
-        let err = read_cost_file(&missing).unwrap_err().to_string();
-        assert!(err.contains("no column `channel`"), "{err}");
     }
 }

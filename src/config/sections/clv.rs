@@ -1,51 +1,78 @@
 //! The `[clv]` config section (customer lifetime value) and its validated
-//! form. Its settings reach the bundled CLV queries as named SQL parameters
-//! (`$clv_unit_days`, `$clv_horizon_days`, ...).
+//! form.
 
-use datafusion::scalar::ScalarValue;
 use serde::{Deserialize, Serialize};
 
+use crate::config::units::parse_duration;
 use crate::error::{Error, Result};
-use crate::config::settings::parse_duration;
 
 /// `[clv]` as written by the user.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClvConfig {
-    /// Unit of recency, T and the horizon in the models: "days" | "weeks".
-    pub time_unit: Option<String>,
+    /// Unit of recency, T and the horizon in the models.
+    pub time_unit: Option<ClvTimeUnit>,
     /// Prediction horizon, whole days ("365d", "52w").
     pub horizon: Option<String>,
     /// Discount rate per month (30 days) for the predicted CLV, e.g. 0.01.
     pub monthly_discount_rate: Option<f64>,
     /// Hold out the last part of the history to validate the model ("90d").
     pub holdout: Option<String>,
-    /// How purchases are grouped before counting them: "day" (lifetimes'
-    /// freq "D", the default) or "hour" (for customers who buy several
-    /// times a day).
-    pub purchase_grain: Option<String>,
+    /// How purchases are grouped before counting them.
+    pub purchase_grain: Option<PurchaseGrain>,
+}
+
+/// The unit of recency, T and the horizon in the CLV models.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClvTimeUnit {
+    #[default]
+    Days,
+    Weeks,
+}
+
+impl ClvTimeUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClvTimeUnit::Days => "days",
+            ClvTimeUnit::Weeks => "weeks",
+        }
+    }
+
+    pub fn days(self) -> f64 {
+        match self {
+            ClvTimeUnit::Days => 1.0,
+            ClvTimeUnit::Weeks => 7.0,
+        }
+    }
+}
+
+/// How purchases are grouped before they are counted: lifetimes' freq "D"
+/// (the default) or "h" (for customers who buy several times a day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseGrain {
+    #[default]
+    Day,
+    Hour,
 }
 
 /// Validated CLV settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClvSettings {
-    /// "days" or "weeks".
-    pub time_unit: &'static str,
-    /// Days per time unit: 1 or 7.
-    pub unit_days: f64,
+    pub time_unit: ClvTimeUnit,
     pub horizon_days: i64,
     pub monthly_discount_rate: f64,
     /// 0 when no holdout is configured.
     pub holdout_days: i64,
-    /// Purchase periods per day: 1 (`[clv] purchase_grain = "day"`) or 24 ("hour").
+    /// Purchase periods per day: 1 (`purchase_grain = "day"`) or 24 ("hour").
     pub periods_per_day: i64,
 }
 
 impl Default for ClvSettings {
     fn default() -> Self {
         ClvSettings {
-            time_unit: "days",
-            unit_days: 1.0,
+            time_unit: ClvTimeUnit::Days,
             horizon_days: 365,
             monthly_discount_rate: 0.01,
             holdout_days: 0,
@@ -66,24 +93,16 @@ fn whole_days(key: &str, text: &str) -> Result<i64> {
     Ok(seconds / 86_400)
 }
 
-impl ClvSettings {
-    pub fn from_config(c: &ClvConfig) -> Result<ClvSettings> {
+impl ClvConfig {
+    pub fn validate(&self) -> Result<ClvSettings> {
         let d = ClvSettings::default();
-        let (time_unit, unit_days) = match c.time_unit.as_deref() {
-            None | Some("days") => ("days", 1.0),
-            Some("weeks") => ("weeks", 7.0),
-            Some(other) => {
-                return Err(Error::setting(
-                    "clv.time_unit",
-                    format!("`{other}` is not days or weeks"),
-                ))
-            }
-        };
-        let horizon_days = match &c.horizon {
+        let horizon_days = match &self.horizon {
             Some(h) => whole_days("clv.horizon", h)?,
             None => d.horizon_days,
         };
-        let monthly_discount_rate = c.monthly_discount_rate.unwrap_or(d.monthly_discount_rate);
+        let monthly_discount_rate = self
+            .monthly_discount_rate
+            .unwrap_or(d.monthly_discount_rate);
         if !(0.0..1.0).contains(&monthly_discount_rate) {
             return Err(Error::setting(
                 "clv.monthly_discount_rate",
@@ -92,58 +111,21 @@ impl ClvSettings {
                 ),
             ));
         }
-        let holdout_days = match &c.holdout {
+        let holdout_days = match &self.holdout {
             Some(h) => whole_days("clv.holdout", h)?,
             None => 0,
         };
-        let periods_per_day = match c.purchase_grain.as_deref() {
-            None | Some("day") => 1,
-            Some("hour") => 24,
-            Some(other) => {
-                return Err(Error::setting(
-                    "clv.purchase_grain",
-                    format!("`{other}` is not day or hour"),
-                ))
-            }
+        let periods_per_day = match self.purchase_grain.unwrap_or_default() {
+            PurchaseGrain::Day => 1,
+            PurchaseGrain::Hour => 24,
         };
         Ok(ClvSettings {
-            time_unit,
-            unit_days,
+            time_unit: self.time_unit.unwrap_or_default(),
             horizon_days,
             monthly_discount_rate,
             holdout_days,
             periods_per_day,
         })
-    }
-
-    /// The named SQL parameters of the CLV queries.
-    pub fn params(&self) -> Vec<(String, ScalarValue)> {
-        vec![
-            (
-                "clv_time_unit".into(),
-                ScalarValue::Utf8(Some(self.time_unit.into())),
-            ),
-            (
-                "clv_unit_days".into(),
-                ScalarValue::Float64(Some(self.unit_days)),
-            ),
-            (
-                "clv_horizon_days".into(),
-                ScalarValue::Int64(Some(self.horizon_days)),
-            ),
-            (
-                "clv_monthly_discount_rate".into(),
-                ScalarValue::Float64(Some(self.monthly_discount_rate)),
-            ),
-            (
-                "clv_holdout_days".into(),
-                ScalarValue::Int64(Some(self.holdout_days)),
-            ),
-            (
-                "clv_periods_per_day".into(),
-                ScalarValue::Int64(Some(self.periods_per_day)),
-            ),
-        ]
     }
 }
 
@@ -156,8 +138,8 @@ mod tests {
         struct T {
             clv: ClvConfig,
         }
-        let t: T = toml::from_str(text).unwrap();
-        ClvSettings::from_config(&t.clv)
+        let t: T = toml::from_str(text).map_err(|e| Error::setting("toml", e.to_string()))?;
+        t.clv.validate()
     }
 
     #[test]
@@ -168,20 +150,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.periods_per_day, 24);
-        assert_eq!(s.unit_days, 7.0);
+        assert_eq!(s.time_unit.days(), 7.0);
         assert_eq!(s.horizon_days, 364);
         assert_eq!(s.holdout_days, 90);
         assert_eq!(s.monthly_discount_rate, 0.02);
     }
 
     #[test]
-    fn bad_values_name_their_key() {
+    fn bad_values_name_their_key_or_value() {
         for (text, key) in [
-            ("[clv]\ntime_unit = \"months\"\n", "clv.time_unit"),
+            ("[clv]\ntime_unit = \"months\"\n", "months"),
             ("[clv]\nhorizon = \"36h\"\n", "clv.horizon"),
             ("[clv]\nhorizon = \"soon\"\n", "clv.horizon"),
             ("[clv]\nholdout = \"0d\"\n", "clv.holdout"),
-            ("[clv]\npurchase_grain = \"week\"\n", "clv.purchase_grain"),
+            ("[clv]\npurchase_grain = \"week\"\n", "week"),
             (
                 "[clv]\nmonthly_discount_rate = 1.5\n",
                 "clv.monthly_discount_rate",

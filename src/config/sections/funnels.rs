@@ -1,21 +1,15 @@
 //! `[[funnels]]`: funnel definitions as written in the config, validated
-//! into [`Funnel`]s, and registered as the reference tables the bundled
-//! funnel queries read (`funnel_definitions`, `funnel_step_definitions`,
-//! `funnel_exclusions`, `funnel_breakdowns`), so the SQL needs no templating.
+//! into [`Funnel`]s (the catalog turns them into the funnel reference
+//! tables).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use datafusion::arrow::array::StringArray;
-use datafusion::arrow::array::{ArrayRef, Int32Array, Int64Array, ListArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
-use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
+use super::conversions::Conversion;
+use crate::config::units::{is_identifier, parse_duration};
 use crate::error::{Error, Result};
 use crate::functions::funnel::algo::MAX_STEPS;
-use crate::config::settings::{parse_duration, Conversion};
 
 /// Session attributes a funnel can be broken down by (of the session in
 /// which the user entered the funnel).
@@ -29,13 +23,28 @@ pub const BREAKDOWNS: &[&str] = &[
     "landing_page",
 ];
 
-/// The modes a configured funnel may use.
-pub const MODES: &[&str] = &[
-    "ordered",
-    "strict_order",
-    "strict_deduplication",
-    "any_order",
-];
+/// How the steps of a funnel must happen (the modes of `window_funnel`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunnelMode {
+    #[default]
+    Ordered,
+    StrictOrder,
+    StrictDeduplication,
+    AnyOrder,
+}
+
+impl FunnelMode {
+    /// The mode text `window_funnel` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FunnelMode::Ordered => "ordered",
+            FunnelMode::StrictOrder => "strict_order",
+            FunnelMode::StrictDeduplication => "strict_deduplication",
+            FunnelMode::AnyOrder => "any_order",
+        }
+    }
+}
 
 /// One `[[funnels]]` table.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -46,8 +55,7 @@ pub struct FunnelConfig {
     pub steps: Vec<String>,
     /// From the first step, e.g. "7d" (default 7d).
     pub window: Option<String>,
-    /// ordered | strict_order | strict_deduplication | any_order
-    pub mode: Option<String>,
+    pub mode: Option<FunnelMode>,
     /// Per step, the longest time since the previous step ("" = no limit).
     pub max_gap: Option<Vec<String>>,
     /// Conversions that put a user out of the funnel when they happen
@@ -58,13 +66,15 @@ pub struct FunnelConfig {
     #[serde(default)]
     pub breakdowns: Vec<String>,
     /// users | sessions (the funnel must complete within one session).
-    pub count: Option<String>,
+    pub count: Option<CountBy>,
     pub description: Option<String>,
 }
 
 /// What a funnel counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CountBy {
+    #[default]
     Users,
     Sessions,
 }
@@ -84,7 +94,7 @@ pub struct Funnel {
     pub name: String,
     pub steps: Vec<String>,
     pub window_seconds: i64,
-    pub mode: String,
+    pub mode: FunnelMode,
     /// One per step; `None` = no limit (always `None` for step 1).
     pub max_gap_seconds: Vec<Option<i64>>,
     pub exclude: Vec<String>,
@@ -94,7 +104,7 @@ pub struct Funnel {
 }
 
 /// Validate the `[[funnels]]` against the defined conversions.
-pub fn resolve(funnels: &[FunnelConfig], conversions: &[Conversion]) -> Result<Vec<Funnel>> {
+pub fn validate(funnels: &[FunnelConfig], conversions: &[Conversion]) -> Result<Vec<Funnel>> {
     let defined: BTreeSet<&str> = conversions.iter().map(|c| c.name.as_str()).collect();
     let mut names = BTreeSet::new();
     funnels
@@ -102,12 +112,7 @@ pub fn resolve(funnels: &[FunnelConfig], conversions: &[Conversion]) -> Result<V
         .enumerate()
         .map(|(i, f)| {
             let key = |k: &str| format!("funnels[{i}].{k} ({})", f.name);
-            let is_identifier = !f.name.is_empty()
-                && !f.name.starts_with(|c: char| c.is_ascii_digit())
-                && f.name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !is_identifier {
+            if !is_identifier(&f.name) {
                 return Err(Error::setting(
                     key("name"),
                     "use lowercase letters, digits and _",
@@ -149,16 +154,10 @@ pub fn resolve(funnels: &[FunnelConfig], conversions: &[Conversion]) -> Result<V
             if window_seconds <= 0 {
                 return Err(Error::setting(key("window"), "must be longer than 0"));
             }
-            let mode = f.mode.clone().unwrap_or_else(|| "ordered".into());
-            if !MODES.contains(&mode.as_str()) {
-                return Err(Error::setting(
-                    key("mode"),
-                    format!("`{mode}` is not one of {}", MODES.join(", ")),
-                ));
-            }
+            let mode = f.mode.unwrap_or_default();
             let max_gap_seconds = match &f.max_gap {
                 None => vec![None; f.steps.len()],
-                Some(gaps) => resolve_gaps(gaps, f.steps.len(), &mode, &key("max_gap"))?,
+                Some(gaps) => resolve_gaps(gaps, f.steps.len(), mode, &key("max_gap"))?,
             };
             let mut seen = BTreeSet::new();
             for (j, b) in f.breakdowns.iter().enumerate() {
@@ -172,16 +171,7 @@ pub fn resolve(funnels: &[FunnelConfig], conversions: &[Conversion]) -> Result<V
                     ));
                 }
             }
-            let count = match f.count.as_deref().unwrap_or("users") {
-                "users" => CountBy::Users,
-                "sessions" => CountBy::Sessions,
-                other => {
-                    return Err(Error::setting(
-                        key("count"),
-                        format!("`{other}` is not users or sessions"),
-                    ))
-                }
-            };
+            let count = f.count.unwrap_or_default();
             Ok(Funnel {
                 name: f.name.clone(),
                 steps: f.steps.clone(),
@@ -197,7 +187,12 @@ pub fn resolve(funnels: &[FunnelConfig], conversions: &[Conversion]) -> Result<V
         .collect()
 }
 
-fn resolve_gaps(gaps: &[String], steps: usize, mode: &str, key: &str) -> Result<Vec<Option<i64>>> {
+fn resolve_gaps(
+    gaps: &[String],
+    steps: usize,
+    mode: FunnelMode,
+    key: &str,
+) -> Result<Vec<Option<i64>>> {
     if gaps.len() != steps {
         return Err(Error::setting(
             key,
@@ -222,119 +217,16 @@ fn resolve_gaps(gaps: &[String], steps: usize, mode: &str, key: &str) -> Result<
             "the first step has no previous step; its entry must be \"\"",
         ));
     }
-    if mode == "any_order" && out.iter().any(Option::is_some) {
+    if mode == FunnelMode::AnyOrder && out.iter().any(Option::is_some) {
         return Err(Error::setting(key, "cannot be used with mode any_order"));
     }
     Ok(out)
 }
 
-fn text(values: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
-    Arc::new(values.into_iter().collect::<StringArray>())
-}
-
-fn table(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<Arc<MemTable>> {
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
-}
-
-/// Register the funnel reference tables (empty when no funnel is defined).
-pub fn register(ctx: &SessionContext, funnels: &[Funnel]) -> Result<()> {
-    let name = |f: &Funnel| Some(f.name.clone());
-    let definitions = table(
-        vec![
-            Field::new("funnel", DataType::Utf8, true),
-            Field::new("steps", DataType::Int32, true),
-            Field::new("window_seconds", DataType::Int64, true),
-            Field::new("mode", DataType::Utf8, true),
-            Field::new("count_by", DataType::Utf8, true),
-            Field::new(
-                "max_gap_seconds",
-                DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true))),
-                true,
-            ),
-            Field::new("description", DataType::Utf8, true),
-        ],
-        vec![
-            text(funnels.iter().map(name)),
-            Arc::new(Int32Array::from_iter_values(
-                funnels.iter().map(|f| f.steps.len() as i32),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                funnels.iter().map(|f| f.window_seconds),
-            )),
-            text(funnels.iter().map(|f| Some(f.mode.clone()))),
-            text(funnels.iter().map(|f| Some(f.count.name().to_string()))),
-            Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(
-                funnels.iter().map(|f| Some(f.max_gap_seconds.clone())),
-            )),
-            text(funnels.iter().map(|f| f.description.clone())),
-        ],
-    )?;
-    replace(ctx, "funnel_definitions", definitions)?;
-
-    let steps: Vec<(&Funnel, usize)> = funnels
-        .iter()
-        .flat_map(|f| (0..f.steps.len()).map(move |i| (f, i)))
-        .collect();
-    let step_table = table(
-        vec![
-            Field::new("funnel", DataType::Utf8, true),
-            Field::new("step", DataType::Int32, true),
-            Field::new("conversion", DataType::Utf8, true),
-            Field::new("max_gap_seconds", DataType::Int64, true),
-        ],
-        vec![
-            text(steps.iter().map(|(f, _)| name(f))),
-            Arc::new(Int32Array::from_iter_values(
-                steps.iter().map(|(_, i)| *i as i32 + 1),
-            )),
-            text(steps.iter().map(|(f, i)| Some(f.steps[*i].clone()))),
-            Arc::new(
-                steps
-                    .iter()
-                    .map(|(f, i)| f.max_gap_seconds[*i])
-                    .collect::<Int64Array>(),
-            ),
-        ],
-    )?;
-    replace(ctx, "funnel_step_definitions", step_table)?;
-
-    let pairs = |list: fn(&Funnel) -> &Vec<String>| -> Vec<(String, String)> {
-        funnels
-            .iter()
-            .flat_map(|f| list(f).iter().map(|x| (f.name.clone(), x.clone())))
-            .collect()
-    };
-    for (table_name, column, rows) in [
-        ("funnel_exclusions", "conversion", pairs(|f| &f.exclude)),
-        ("funnel_breakdowns", "breakdown", pairs(|f| &f.breakdowns)),
-    ] {
-        let t = table(
-            vec![
-                Field::new("funnel", DataType::Utf8, true),
-                Field::new(column, DataType::Utf8, true),
-            ],
-            vec![
-                text(rows.iter().map(|(f, _)| Some(f.clone()))),
-                text(rows.iter().map(|(_, x)| Some(x.clone()))),
-            ],
-        )?;
-        replace(ctx, table_name, t)?;
-    }
-    Ok(())
-}
-
-fn replace(ctx: &SessionContext, name: &str, table: Arc<MemTable>) -> Result<()> {
-    ctx.deregister_table(name)?;
-    ctx.register_table(name, table)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::settings::{ConversionKind, Scope};
+    use crate::config::sections::conversions::{ConversionKind, Scope};
 
     fn conversions() -> Vec<Conversion> {
         ["view", "cart", "buy", "refund"]
@@ -356,8 +248,8 @@ mod tests {
         struct Doc {
             funnels: Vec<FunnelConfig>,
         }
-        let doc: Doc = toml::from_str(text).unwrap();
-        resolve(&doc.funnels, &conversions())
+        let doc: Doc = toml::from_str(text).map_err(|e| Error::setting("toml", e.to_string()))?;
+        validate(&doc.funnels, &conversions())
     }
 
     #[test]
@@ -368,9 +260,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f[0].window_seconds, 7 * 86_400);
-        assert_eq!(f[0].mode, "ordered");
+        assert_eq!(f[0].mode, FunnelMode::Ordered);
         assert_eq!(f[0].count, CountBy::Users);
         assert_eq!(f[0].max_gap_seconds, vec![None, Some(86_400), None]);
+    }
+
+    #[test]
+    fn enum_values_are_checked_when_the_file_is_read() {
+        for (extra, word) in [
+            ("mode = \"sideways\"\n", "sideways"),
+            ("count = \"clicks\"\n", "clicks"),
+        ] {
+            let text = format!("[[funnels]]\nname = \"f\"\nsteps = [\"view\"]\n{extra}");
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(word) && err.contains("line 4"), "{err}");
+        }
     }
 
     #[test]
@@ -378,14 +282,12 @@ mod tests {
         let base = "[[funnels]]\nname = \"f\"\nsteps = [\"view\", \"cart\"]\n";
         for (extra, key) in [
             ("", "ok"),
-            ("mode = \"sideways\"\n", "funnels[0].mode"),
             ("window = \"soon\"\n", "funnels[0].window"),
             ("max_gap = [\"\"]\n", "funnels[0].max_gap"),
             ("max_gap = [\"1h\", \"\"]\n", "funnels[0].max_gap"),
             ("exclude = [\"cart\"]\n", "funnels[0].exclude[0]"),
             ("exclude = [\"nope\"]\n", "funnels[0].exclude[0]"),
             ("breakdowns = [\"shoe_size\"]\n", "funnels[0].breakdowns[0]"),
-            ("count = \"clicks\"\n", "funnels[0].count"),
             (
                 "mode = \"any_order\"\nmax_gap = [\"\", \"1h\"]\n",
                 "funnels[0].max_gap",

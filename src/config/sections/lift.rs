@@ -4,20 +4,12 @@
 //! settings as `$lift_*` parameters, lists as reference tables.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use chrono::NaiveDate;
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
-use datafusion::scalar::ScalarValue;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use super::conversions::{check_names, names_of, Conversion, ConversionKind};
+use crate::config::units::{is_identifier, parse_duration};
 use crate::error::{Error, Result};
-use crate::schema::UTC;
-use crate::config::settings::{is_identifier, parse_duration, Conversion, ConversionKind};
 
 /// `[lift]`
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -66,16 +58,56 @@ pub struct AudienceConfig {
     pub name: String,
     /// `micro` (did one of `micro`) or `high_intent` (intent score at least
     /// `min_intent_score`).
-    pub kind: Option<String>,
+    pub kind: Option<AudienceKind>,
     pub micro: Option<Vec<String>>,
     /// Macro conversions that exclude a user (default: all macros).
     #[serde(rename = "macro")]
     pub macros: Option<Vec<String>>,
     pub window_days: Option<u32>,
     /// `window`: no macro conversion in the window; `ever`: none up to as-of.
-    pub exclude_converted: Option<String>,
+    pub exclude_converted: Option<ExcludeConverted>,
     pub min_intent_score: Option<f64>,
     pub description: Option<String>,
+}
+
+/// Who is in an audience.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceKind {
+    /// Did one of the audience's micro conversions.
+    #[default]
+    Micro,
+    /// Intent score at least `min_intent_score`.
+    HighIntent,
+}
+
+/// Which macro conversions keep a user out of an audience.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExcludeConverted {
+    /// One in the audience's window.
+    #[default]
+    Window,
+    /// One at any time up to as-of.
+    Ever,
+}
+
+impl AudienceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AudienceKind::Micro => "micro",
+            AudienceKind::HighIntent => "high_intent",
+        }
+    }
+}
+
+impl ExcludeConverted {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExcludeConverted::Window => "window",
+            ExcludeConverted::Ever => "ever",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,11 +121,11 @@ pub struct Experiment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audience {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: AudienceKind,
     pub micro: Vec<String>,
     pub macros: Vec<String>,
     pub window_days: i64,
-    pub exclude: &'static str,
+    pub exclude: ExcludeConverted,
     pub min_intent_score: Option<f64>,
     pub description: Option<String>,
 }
@@ -126,48 +158,13 @@ fn probability(key: &str, v: Option<f64>, default: f64) -> Result<f64> {
     }
 }
 
-/// Check that every name is a conversion of `kind`.
-fn conversions_of(
-    key: &str,
-    names: &[String],
-    kind: Option<ConversionKind>,
-    defs: &[Conversion],
-) -> Result<()> {
-    for (i, n) in names.iter().enumerate() {
-        match defs.iter().find(|d| &d.name == n) {
-            None => {
-                return Err(Error::setting(
-                    format!("{key}[{i}]"),
-                    format!("`{n}` is not a conversion defined in [[conversions]]"),
-                ))
-            }
-            Some(d) if kind.is_some_and(|k| k != d.kind) => {
-                let want = if kind == Some(ConversionKind::Micro) {
-                    "micro"
-                } else {
-                    "macro"
-                };
-                return Err(Error::setting(
-                    format!("{key}[{i}]"),
-                    format!("`{n}` is not a {want} conversion"),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
-
-fn names_of(defs: &[Conversion], kind: ConversionKind) -> Vec<String> {
-    defs.iter()
-        .filter(|d| d.kind == kind)
-        .map(|d| d.name.clone())
-        .collect()
-}
-
 /// Validate `[lift]`, `[[experiments]]` and `[[audiences]]`.
-pub fn resolve(config: &Config, defs: &[Conversion]) -> Result<LiftSettings> {
-    let l = &config.lift;
+pub fn validate(
+    l: &LiftConfig,
+    experiments: &[ExperimentConfig],
+    audiences: &[AudienceConfig],
+    defs: &[Conversion],
+) -> Result<LiftSettings> {
     let lookback_seconds = l
         .lookback
         .as_deref()
@@ -181,7 +178,7 @@ pub fn resolve(config: &Config, defs: &[Conversion]) -> Result<LiftSettings> {
         ));
     }
     let purchase_steps = l.purchase_steps.clone().unwrap_or_default();
-    conversions_of(
+    check_names(
         "lift.purchase_steps",
         &purchase_steps,
         Some(ConversionKind::Micro),
@@ -197,12 +194,12 @@ pub fn resolve(config: &Config, defs: &[Conversion]) -> Result<LiftSettings> {
         purchase_steps,
         opportunity_points,
         srm_alpha: probability("lift.srm_alpha", l.srm_alpha, 0.001)?,
-        experiments: resolve_experiments(&config.experiments, defs)?,
-        audiences: resolve_audiences(&config.audiences, defs)?,
+        experiments: validate_experiments(experiments, defs)?,
+        audiences: validate_audiences(audiences, defs)?,
     })
 }
 
-fn resolve_experiments(list: &[ExperimentConfig], defs: &[Conversion]) -> Result<Vec<Experiment>> {
+fn validate_experiments(list: &[ExperimentConfig], defs: &[Conversion]) -> Result<Vec<Experiment>> {
     let mut seen = BTreeSet::new();
     list.iter()
         .enumerate()
@@ -212,7 +209,7 @@ fn resolve_experiments(list: &[ExperimentConfig], defs: &[Conversion]) -> Result
                 return Err(Error::setting(key("name"), "defined twice"));
             }
             let conversions = e.conversions.clone().unwrap_or_default();
-            conversions_of(
+            check_names(
                 &format!("experiments[{i}].conversions"),
                 &conversions,
                 None,
@@ -238,7 +235,7 @@ fn resolve_experiments(list: &[ExperimentConfig], defs: &[Conversion]) -> Result
         .collect()
 }
 
-fn resolve_audiences(list: &[AudienceConfig], defs: &[Conversion]) -> Result<Vec<Audience>> {
+fn validate_audiences(list: &[AudienceConfig], defs: &[Conversion]) -> Result<Vec<Audience>> {
     let mut seen = BTreeSet::new();
     list.iter()
         .enumerate()
@@ -253,19 +250,10 @@ fn resolve_audiences(list: &[AudienceConfig], defs: &[Conversion]) -> Result<Vec
             if !seen.insert(a.name.clone()) {
                 return Err(Error::setting(key("name"), "defined twice"));
             }
-            let kind = match a.kind.as_deref().unwrap_or("micro") {
-                "micro" => "micro",
-                "high_intent" => "high_intent",
-                other => {
-                    return Err(Error::setting(
-                        key("kind"),
-                        format!("`{other}` is not micro or high_intent"),
-                    ))
-                }
-            };
+            let kind = a.kind.unwrap_or_default();
             let micro = match (&a.micro, kind) {
                 (Some(m), _) if !m.is_empty() => m.clone(),
-                (_, "high_intent") => names_of(defs, ConversionKind::Micro),
+                (_, AudienceKind::HighIntent) => names_of(defs, ConversionKind::Micro),
                 _ => {
                     return Err(Error::setting(
                         key("micro"),
@@ -273,7 +261,7 @@ fn resolve_audiences(list: &[AudienceConfig], defs: &[Conversion]) -> Result<Vec
                     ))
                 }
             };
-            conversions_of(
+            check_names(
                 &format!("audiences[{i}].micro"),
                 &micro,
                 Some(ConversionKind::Micro),
@@ -283,28 +271,19 @@ fn resolve_audiences(list: &[AudienceConfig], defs: &[Conversion]) -> Result<Vec
                 .macros
                 .clone()
                 .unwrap_or_else(|| names_of(defs, ConversionKind::Macro));
-            conversions_of(
+            check_names(
                 &format!("audiences[{i}].macro"),
                 &macros,
                 Some(ConversionKind::Macro),
                 defs,
             )?;
-            let exclude = match a.exclude_converted.as_deref().unwrap_or("window") {
-                "window" => "window",
-                "ever" => "ever",
-                other => {
-                    return Err(Error::setting(
-                        key("exclude_converted"),
-                        format!("`{other}` is not window or ever"),
-                    ))
-                }
-            };
+            let exclude = a.exclude_converted.unwrap_or_default();
             let window_days = i64::from(a.window_days.unwrap_or(30));
             if window_days < 1 {
                 return Err(Error::setting(key("window_days"), "must be at least 1"));
             }
             let min_intent_score = match (kind, a.min_intent_score) {
-                ("high_intent", s) => {
+                (AudienceKind::HighIntent, s) => {
                     let s = s.unwrap_or(3.0);
                     if !(s.is_finite() && s > 0.0) {
                         return Err(Error::setting(
@@ -336,204 +315,15 @@ fn resolve_audiences(list: &[AudienceConfig], defs: &[Conversion]) -> Result<Vec
         .collect()
 }
 
-/// The `$lift_*` SQL parameters.
-pub fn params(s: &LiftSettings, as_of: NaiveDate) -> Vec<(String, ScalarValue)> {
-    let end = crate::pipeline::as_of_end_us(as_of);
-    let start = s.lookback_seconds.map(|secs| end - secs * 1_000_000);
-    let f = |v: f64| ScalarValue::Float64(Some(v));
-    vec![
-        (
-            "lift_window_start".into(),
-            ScalarValue::TimestampMicrosecond(start, Some(UTC.into())),
-        ),
-        (
-            "lift_min_group_users".into(),
-            ScalarValue::Int64(Some(s.min_group_users)),
-        ),
-        (
-            "lift_min_converters".into(),
-            ScalarValue::Int64(Some(s.min_converters)),
-        ),
-        ("lift_confidence".into(), f(s.confidence)),
-        ("lift_fdr".into(), f(s.fdr)),
-        ("lift_too_good_p1".into(), f(s.too_good_p1)),
-        ("lift_opportunity_points".into(), f(s.opportunity_points)),
-        ("lift_srm_alpha".into(), f(s.srm_alpha)),
-    ]
-}
-
-/// A column of a reference table.
-enum Col {
-    Text(&'static str, Vec<Option<String>>),
-    Int(&'static str, Vec<Option<i64>>),
-    Float(&'static str, Vec<Option<f64>>),
-}
-
-fn table(ctx: &SessionContext, name: &str, cols: Vec<Col>) -> Result<()> {
-    let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = cols
-        .into_iter()
-        .map(|c| match c {
-            Col::Text(n, v) => (
-                Field::new(n, DataType::Utf8, true),
-                Arc::new(StringArray::from(v)) as ArrayRef,
-            ),
-            Col::Int(n, v) => (
-                Field::new(n, DataType::Int64, true),
-                Arc::new(Int64Array::from(v)) as ArrayRef,
-            ),
-            Col::Float(n, v) => (
-                Field::new(n, DataType::Float64, true),
-                Arc::new(Float64Array::from(v)) as ArrayRef,
-            ),
-        })
-        .unzip();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays)?;
-    ctx.deregister_table(name)?;
-    ctx.register_table(
-        name,
-        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-    )?;
-    Ok(())
-}
-
-fn some(v: &str) -> Option<String> {
-    Some(v.to_string())
-}
-
-/// Register the lift reference tables.
-pub fn register(ctx: &SessionContext, s: &LiftSettings) -> Result<()> {
-    let steps = s.purchase_steps.iter().map(|c| some(c)).collect();
-    table(
-        ctx,
-        "lift_purchase_steps",
-        vec![Col::Text("conversion", steps)],
-    )?;
-
-    let e = &s.experiments;
-    table(
-        ctx,
-        "experiment_definitions",
-        vec![
-            Col::Text("experiment", e.iter().map(|x| some(&x.name)).collect()),
-            Col::Text(
-                "control_variant",
-                e.iter().map(|x| x.control.clone()).collect(),
-            ),
-        ],
-    )?;
-    let pairs: Vec<(&str, &str)> = e
-        .iter()
-        .flat_map(|x| {
-            x.conversions
-                .iter()
-                .map(move |c| (x.name.as_str(), c.as_str()))
-        })
-        .collect();
-    table(
-        ctx,
-        "experiment_conversions",
-        vec![
-            Col::Text("experiment", pairs.iter().map(|p| some(p.0)).collect()),
-            Col::Text("conversion", pairs.iter().map(|p| some(p.1)).collect()),
-        ],
-    )?;
-    let weights: Vec<(&str, &str, f64)> = e
-        .iter()
-        .flat_map(|x| {
-            x.weights
-                .iter()
-                .map(move |(v, w)| (x.name.as_str(), v.as_str(), *w))
-        })
-        .collect();
-    table(
-        ctx,
-        "experiment_weights",
-        vec![
-            Col::Text("experiment", weights.iter().map(|p| some(p.0)).collect()),
-            Col::Text("variant", weights.iter().map(|p| some(p.1)).collect()),
-            Col::Float("weight", weights.iter().map(|p| Some(p.2)).collect()),
-        ],
-    )?;
-
-    let a = &s.audiences;
-    table(
-        ctx,
-        "audience_definitions",
-        vec![
-            Col::Text("audience", a.iter().map(|x| some(&x.name)).collect()),
-            Col::Text("kind", a.iter().map(|x| some(x.kind)).collect()),
-            Col::Int(
-                "window_days",
-                a.iter().map(|x| Some(x.window_days)).collect(),
-            ),
-            Col::Text(
-                "exclude_converted",
-                a.iter().map(|x| some(x.exclude)).collect(),
-            ),
-            Col::Float(
-                "min_intent_score",
-                a.iter().map(|x| x.min_intent_score).collect(),
-            ),
-            Col::Text(
-                "description",
-                a.iter().map(|x| x.description.clone()).collect(),
-            ),
-        ],
-    )?;
-    let roles: Vec<(&str, &str, &str)> = a
-        .iter()
-        .flat_map(|x| {
-            let micro = x
-                .micro
-                .iter()
-                .map(move |c| (x.name.as_str(), "micro", c.as_str()));
-            let macros = x
-                .macros
-                .iter()
-                .map(move |c| (x.name.as_str(), "macro", c.as_str()));
-            micro.chain(macros)
-        })
-        .collect();
-    table(
-        ctx,
-        "audience_conversions",
-        vec![
-            Col::Text("audience", roles.iter().map(|p| some(p.0)).collect()),
-            Col::Text("role", roles.iter().map(|p| some(p.1)).collect()),
-            Col::Text("conversion", roles.iter().map(|p| some(p.2)).collect()),
-        ],
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     const CONVERSIONS: &str = "[[conversions]]\nname = \"add_to_cart\"\nkind = \"micro\"\nwhen = \"true\"\n[[conversions]]\nname = \"purchase\"\nkind = \"macro\"\nwhen = \"true\"\n";
 
     fn resolve_text(extra: &str) -> Result<LiftSettings> {
         let text = format!("{CONVERSIONS}{extra}");
-        let config = Config::parse(&text, Path::new("t.toml"))?;
-        let env = NoEnv;
-        let s = crate::config::settings::Settings::from_parts(
-            &crate::cli::CommonArgs::default(),
-            &env,
-            config,
-            None,
-            &text,
-            Path::new(""),
-        )?;
-        Ok(s.lift)
-    }
-
-    struct NoEnv;
-    impl crate::config::settings::Env for NoEnv {
-        fn var(&self, _: &str) -> Option<String> {
-            None
-        }
+        Ok(crate::config::Settings::from_toml(&text)?.lift)
     }
 
     #[test]
@@ -555,7 +345,7 @@ mod tests {
         assert_eq!(s.audiences[0].macros, vec!["purchase".to_string()]);
         assert_eq!(
             (s.audiences[0].window_days, s.audiences[0].exclude),
-            (30, "window")
+            (30, ExcludeConverted::Window)
         );
         assert_eq!(s.audiences[1].micro, vec!["add_to_cart".to_string()]);
         assert_eq!(s.audiences[1].min_intent_score, Some(3.0));
@@ -570,7 +360,7 @@ mod tests {
             ("[lift]\npurchase_steps = [\"nope\"]\n", "lift.purchase_steps[0]"),
             ("[[audiences]]\nname = \"a\"\n", "audiences[0].micro"),
             ("[[audiences]]\nname = \"a\"\nmicro = [\"purchase\"]\n", "audiences[0].micro[0]"),
-            ("[[audiences]]\nname = \"a\"\nmicro = [\"add_to_cart\"]\nexclude_converted = \"never\"\n", "audiences[0].exclude_converted"),
+            ("[[audiences]]\nname = \"a\"\nmicro = [\"add_to_cart\"]\nexclude_converted = \"never\"\n", "never"),
             ("[[experiments]]\nname = \"x\"\nconversions = [\"nope\"]\n", "experiments[0].conversions[0]"),
             ("[[experiments]]\nname = \"x\"\nweights = { a = 0 }\n", "experiments[0].weights.a"),
         ] {

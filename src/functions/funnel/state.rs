@@ -29,7 +29,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use super::{Conds, Layout, Output};
 use super::algo::{evaluate, pack, Mode, Outcome, Params};
 use crate::schema::UTC;
-use crate::config::settings::parse_duration;
+use crate::config::units::parse_duration;
 
 const NO_PARAMS: u32 = u32::MAX;
 const MICROS: i64 = 1_000_000;

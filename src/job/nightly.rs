@@ -1,19 +1,18 @@
-//! `microconv run`: the nightly job. Maps the input, runs the DAG into a
-//! staging directory, and publishes every table plus a manifest only when
-//! all of it succeeded.
+//! `microconv run`: the nightly job. Plans a [`Job`], runs it into a staging
+//! directory, and publishes every table plus a manifest only when all of it
+//! succeeded.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+use super::{Job, NodeResult, Prepared};
+use crate::config::Settings;
 use crate::dag::{Node, NodeKind};
-use crate::engine;
 use crate::error::{Error, Result};
 use crate::input::{self, Discovery, InputCounts};
 use crate::sink::manifest::{self, Manifest, TableEntry};
-use crate::pipeline::{self, NodeResult};
-use crate::config::settings::Settings;
 use crate::sink::{self, OutputLock, ParquetStore};
 
 /// Options of one run that are not settings.
@@ -66,18 +65,18 @@ pub enum Outcome {
 }
 
 /// Run the job (or plan it, with `dry_run`).
-pub async fn run(settings: &Settings, opts: &RunOptions) -> Result<Outcome> {
+pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
     let started = Instant::now();
     let started_at = (opts.now)();
     // Everything that can fail on bad config, queries or missing input
     // fails here, before anything is written.
-    let ctx = engine::build_context(settings)?;
-    let nodes = pipeline::plan(&ctx, settings, &opts.select)?;
+    let job = Job::new(settings, &opts.select)?;
+    let settings = job.settings();
     let discovery = input::discover(&settings.events, settings.as_of)?;
     if opts.dry_run {
         return Ok(Outcome::Planned(Plan {
             discovery,
-            nodes,
+            nodes: job.nodes().to_vec(),
             out_dir: settings.out_dir.clone(),
             as_of: settings.as_of.map(|d| d.to_string()),
         }));
@@ -91,11 +90,10 @@ pub async fn run(settings: &Settings, opts: &RunOptions) -> Result<Outcome> {
     );
     let staging = out.join(".staging").join(&run_id);
     std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-    let result = execute(settings, &ctx, &nodes, &discovery, &staging).await;
+    let result = execute(&job, &discovery, &staging).await;
     let outcome = match result {
         Ok((prepared, results)) => finish(
-            settings, &discovery, &nodes, &staging, prepared, results, &run_id, started_at, opts,
-            started,
+            &job, &discovery, &staging, prepared, results, &run_id, started_at, opts, started,
         ),
         Err(e) => Err(e),
     };
@@ -105,40 +103,36 @@ pub async fn run(settings: &Settings, opts: &RunOptions) -> Result<Outcome> {
 }
 
 async fn execute(
-    settings: &Settings,
-    ctx: &datafusion::prelude::SessionContext,
-    nodes: &[Node],
+    job: &Job,
     discovery: &Discovery,
     staging: &Path,
-) -> Result<(pipeline::Prepared, Vec<NodeResult>)> {
+) -> Result<(Prepared, Vec<NodeResult>)> {
     let store = ParquetStore {
         staging: staging.to_path_buf(),
     };
     let reading = Instant::now();
-    let mapped = input::read_files(ctx, &discovery.files, settings).await?;
-    let mut prepared = pipeline::prepare(ctx, settings, mapped, &store).await?;
+    let mapped = job.read(&discovery.files).await?;
+    let mut prepared = job.prepare(mapped, &store).await?;
     prepared.seconds = reading.elapsed().as_secs_f64();
     tracing::info!(as_of = %prepared.as_of, events = prepared.event_rows, rejected = prepared.rejected_rows, "input mapped");
-    let mut results = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        results.push(pipeline::run_node(ctx, node, settings, &prepared.params, &store).await?);
-    }
+    let results = job.run(&prepared, &store).await?;
     Ok((prepared, results))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    settings: &Settings,
+    job: &Job,
     discovery: &Discovery,
-    nodes: &[Node],
     staging: &Path,
-    prepared: pipeline::Prepared,
+    prepared: Prepared,
     results: Vec<NodeResult>,
     run_id: &str,
     started_at: DateTime<Utc>,
     opts: &RunOptions,
     started: Instant,
 ) -> Result<RunSummary> {
+    let settings = job.settings();
+    let nodes: &[Node] = job.nodes();
     let out = &settings.out_dir;
     let as_of = prepared.as_of.to_string();
     let rel = |t: &str| format!("{t}/as_of={as_of}");
@@ -158,7 +152,7 @@ fn finish(
     for (node, r) in nodes.iter().zip(&results) {
         let (query_path, sha) = match &node.kind {
             NodeKind::Sql(q) => (Some(q.path.clone()), Some(q.sha256.clone())),
-            NodeKind::Builtin { .. } => (None, None),
+            NodeKind::Builtin(_) => (None, None),
         };
         let entry = TableEntry {
             name: r.name.clone(),

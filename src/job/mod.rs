@@ -1,0 +1,234 @@
+//! One run of microconv, in the order a run happens:
+//!
+//! 1. [`Job::new`]: build the engine's session, load the catalog (reference
+//!    data such as a cost file) and plan the DAG. Bad config, a bad query
+//!    file, a cycle or an unknown table fail here, before any data is read.
+//! 2. [`Job::prepare`]: map and flag the input, fix the as-of date, register
+//!    the reference tables and parameters, and keep `events` and
+//!    `rejected_events` in a [`Store`].
+//! 3. [`Job::run`]: run every node, in order, into the store.
+//!
+//! Publishing (a staging folder, then one atomic switch) is the `run`
+//! command's business (`nightly`); `validate`, `sql` and the tests use the
+//! same three steps with other stores.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use chrono::{DateTime, NaiveDate};
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{DataFrame, SessionContext};
+
+use crate::builtin;
+use crate::catalog::{self, Catalog, Params};
+use crate::config::Settings;
+use crate::dag::{self, query_file, Node, NodeKind};
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::input::{self, InputCounts, InputFile, FLAGGED};
+use crate::peak_rss;
+use crate::sink::Store;
+
+pub mod nightly;
+
+/// Tables that exist before any query runs.
+pub fn source_tables() -> BTreeSet<String> {
+    catalog::REFERENCE_TABLES
+        .iter()
+        .chain(&["events", "rejected_events", FLAGGED])
+        .map(|t| t.to_string())
+        .collect()
+}
+
+/// A planned run: settings, the session it runs in, its reference data and
+/// its nodes in run order.
+pub struct Job {
+    settings: Settings,
+    ctx: SessionContext,
+    catalog: Catalog,
+    nodes: Vec<Node>,
+}
+
+/// What the input stage found.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub as_of: NaiveDate,
+    pub counts: InputCounts,
+    pub params: Params,
+    pub rejected_rows: u64,
+    pub event_rows: u64,
+    pub rejected_schema: datafusion::arrow::datatypes::Schema,
+    /// Wall time and peak RSS of the input stage.
+    pub seconds: f64,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// One node's result.
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    pub name: String,
+    pub rows: u64,
+    pub seconds: f64,
+    pub schema: datafusion::arrow::datatypes::Schema,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// User SQL may only read.
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+impl Job {
+    /// Plan a run of `settings`, keeping only the nodes `select` needs
+    /// (all when empty).
+    pub fn new(settings: Settings, select: &[String]) -> Result<Job> {
+        let ctx = engine::session(&settings)?;
+        let catalog = Catalog::load(&settings)?;
+        let queries = query_file::load(&settings.query_dirs)?;
+        let table_functions: BTreeSet<String> =
+            ctx.state().table_functions().keys().cloned().collect();
+        let nodes = dag::plan(
+            queries,
+            builtin::all(),
+            &source_tables(),
+            &table_functions,
+        )?;
+        let nodes = dag::select(nodes, select)?;
+        Ok(Job {
+            settings,
+            ctx,
+            catalog,
+            nodes,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The session every step runs in (tables and functions registered).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The nodes in run order.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Read and map the input files (footers are read here, so an
+    /// unreadable file is named before anything runs).
+    pub async fn read(&self, files: &[InputFile]) -> Result<DataFrame> {
+        input::read_files(&self.ctx, files, &self.settings).await
+    }
+
+    /// Flag the mapped input, fix the as-of date, register the reference
+    /// tables and parameters, and keep `_input` (internal), `events`
+    /// (internal) and `rejected_events` in `store`.
+    pub async fn prepare(&self, mapped: DataFrame, store: &dyn Store) -> Result<Prepared> {
+        let started = Instant::now();
+        peak_rss::reset_peak();
+        let ctx = &self.ctx;
+        let flagged = input::flag::flag_rows(ctx, mapped, &self.settings.channel_rules).await?;
+        store.materialize(ctx, FLAGGED, flagged, true).await?;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "input read, mapped and flagged"
+        );
+        let end_us = self.settings.as_of.map(catalog::params::as_of_end_us);
+        let counts = input::flag::count(ctx, end_us).await?;
+        let Some(max_us) = counts.max_event_time_us else {
+            return Err(Error::NoEvents);
+        };
+        let as_of = match self.settings.as_of {
+            Some(d) => d,
+            None => DateTime::from_timestamp_micros(max_us)
+                .ok_or(Error::NoEvents)?
+                .date_naive(),
+        };
+        let params = Params::new(&self.settings, as_of);
+        self.catalog.register(ctx, &self.settings, &params)?;
+        let events = input::flag::events(ctx, params.as_of_end()).await?;
+        let event_rows = store.materialize(ctx, "events", events, true).await?;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "events materialized"
+        );
+        let rejected = input::flag::rejected(ctx).await?;
+        let rejected_schema = rejected.schema().as_arrow().clone();
+        let rejected_rows = store
+            .materialize(ctx, "rejected_events", rejected, false)
+            .await?;
+        Ok(Prepared {
+            as_of,
+            counts,
+            params,
+            rejected_rows,
+            event_rows,
+            rejected_schema,
+            seconds: started.elapsed().as_secs_f64(),
+            peak_rss_bytes: peak_rss::peak_bytes(),
+        })
+    }
+
+    /// Run every node, in order, into `store`.
+    pub async fn run(&self, prepared: &Prepared, store: &dyn Store) -> Result<Vec<NodeResult>> {
+        let mut results = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            results.push(self.run_node(node, &prepared.params, store).await?);
+        }
+        Ok(results)
+    }
+
+    /// The plan of one node's table.
+    async fn frame(&self, node: &Node, params: &Params) -> Result<DataFrame> {
+        match &node.kind {
+            NodeKind::Sql(q) => {
+                let df = self.ctx.sql_with_options(&q.sql, read_only()).await?;
+                Ok(df.with_param_values(params.to_values())?)
+            }
+            NodeKind::Builtin(b) => b.build(&self.ctx, &self.settings, params).await,
+        }
+    }
+
+    /// Run one node and keep its result in `store`.
+    async fn run_node(
+        &self,
+        node: &Node,
+        params: &Params,
+        store: &dyn Store,
+    ) -> Result<NodeResult> {
+        let started = Instant::now();
+        peak_rss::reset_peak();
+        let failed = |e: Error| match e {
+            Error::DataFusion(source) => Error::QueryFailed {
+                name: node.name.clone(),
+                path: node.path().to_string(),
+                source: Box::new(source),
+            },
+            other => other,
+        };
+        let df = self.frame(node, params).await.map_err(failed)?;
+        let schema = df.schema().as_arrow().clone();
+        let rows = store
+            .materialize(&self.ctx, &node.name, df, node.internal())
+            .await
+            .map_err(failed)?;
+        tracing::info!(table = %node.name, rows, "done");
+        Ok(NodeResult {
+            name: node.name.clone(),
+            rows,
+            seconds: started.elapsed().as_secs_f64(),
+            schema,
+            peak_rss_bytes: peak_rss::peak_bytes(),
+        })
+    }
+
+    /// Run an ad-hoc, read-only query in the job's session.
+    pub async fn query(&self, sql: &str) -> Result<DataFrame> {
+        Ok(self.ctx.sql_with_options(sql, read_only()).await?)
+    }
+}
