@@ -12,9 +12,9 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::functions;
-use crate::config::Settings;
 
 /// Create the session a job runs in.
 pub fn session(settings: &Settings) -> Result<SessionContext> {

@@ -13,7 +13,6 @@ use microconv::config::Settings;
 use microconv::generate::{generate, read_ground_truth, GenerateOptions};
 use microconv::job::nightly::{Outcome, RunOptions};
 
-
 /// The generator's funnel (product_view → add_to_cart → begin_checkout →
 /// purchase, user level, ordered, 7 days), broken down by channel and device.
 const CONFIG: &str = r#"

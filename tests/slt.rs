@@ -90,9 +90,7 @@ impl Db {
         )
         .map_err(err)?;
         let prepared = job.prepare(mapped, &MemoryStore).await.map_err(err_chain)?;
-        job.run(&prepared, &MemoryStore)
-            .await
-            .map_err(err_chain)?;
+        job.run(&prepared, &MemoryStore).await.map_err(err_chain)?;
         self.job = job;
         Ok(())
     }

@@ -86,10 +86,7 @@ async fn build(
     base: &str,
     conversions: &[Conversion],
 ) -> Result<DataFrame> {
-    let defs: Vec<&Conversion> = conversions
-        .iter()
-        .filter(|c| c.scope == scope)
-        .collect();
+    let defs: Vec<&Conversion> = conversions.iter().filter(|c| c.scope == scope).collect();
     let mut out: Option<DataFrame> = None;
     for def in defs {
         let df = ctx.table(base).await?;

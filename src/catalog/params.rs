@@ -156,7 +156,10 @@ mod tests {
                 .map(|(_, v)| v.clone())
                 .unwrap()
         };
-        assert_eq!(get("session_timeout_seconds"), ScalarValue::Int64(Some(2700)));
+        assert_eq!(
+            get("session_timeout_seconds"),
+            ScalarValue::Int64(Some(2700))
+        );
         assert_eq!(get("clv_unit_days"), ScalarValue::Float64(Some(7.0)));
         assert_eq!(get("my_limit"), ScalarValue::Int64(Some(7)));
         assert_eq!(

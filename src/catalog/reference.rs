@@ -25,7 +25,10 @@ pub fn conversions(ctx: &SessionContext, defs: &[Conversion]) -> Result<()> {
         vec![
             text("name", defs.iter().map(|c| some(&c.name))),
             text("kind", defs.iter().map(|c| some(c.kind.as_str()))),
-            text("stage", defs.iter().map(|c| c.stage.map(|s| s.as_str().into()))),
+            text(
+                "stage",
+                defs.iter().map(|c| c.stage.map(|s| s.as_str().into())),
+            ),
             text("scope", defs.iter().map(|c| some(c.scope.as_str()))),
             text("when_sql", defs.iter().map(|c| some(&c.when))),
             text("value_sql", defs.iter().map(|c| c.value.clone())),
@@ -62,7 +65,10 @@ pub fn funnels(ctx: &SessionContext, funnels: &[Funnel]) -> Result<()> {
         vec![
             text("funnel", funnels.iter().map(name)),
             int32("steps", funnels.iter().map(|f| Some(f.steps.len() as i32))),
-            int64("window_seconds", funnels.iter().map(|f| Some(f.window_seconds))),
+            int64(
+                "window_seconds",
+                funnels.iter().map(|f| Some(f.window_seconds)),
+            ),
             text("mode", funnels.iter().map(|f| some(f.mode.as_str()))),
             text("count_by", funnels.iter().map(|f| some(f.count.name()))),
             int64_list(
@@ -191,7 +197,10 @@ pub fn lift(ctx: &SessionContext, s: &LiftSettings) -> Result<()> {
             text("audience", a.iter().map(|x| some(&x.name))),
             text("kind", a.iter().map(|x| some(x.kind.as_str()))),
             int64("window_days", a.iter().map(|x| Some(x.window_days))),
-            text("exclude_converted", a.iter().map(|x| some(x.exclude.as_str()))),
+            text(
+                "exclude_converted",
+                a.iter().map(|x| some(x.exclude.as_str())),
+            ),
             float64("min_intent_score", a.iter().map(|x| x.min_intent_score)),
             text("description", a.iter().map(|x| x.description.clone())),
         ],

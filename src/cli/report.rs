@@ -7,9 +7,9 @@ use datafusion::arrow::datatypes::Schema;
 
 use crate::dag::{Node, NodeKind};
 use crate::input::{Discovery, InputCounts};
-use crate::sink::manifest::type_name;
 use crate::job::nightly::{Plan, RunSummary};
 use crate::job::Prepared;
+use crate::sink::manifest::type_name;
 use crate::sink::published_dir;
 
 /// `1234567` -> `1,234,567`

@@ -288,7 +288,10 @@ mod tests {
                 "[[conversions]]\nname = \"A\"\nkind = \"micro\"\nwhen = \"true\"\n",
                 "conversions[0].name",
             ),
-            ("[output]\nmax_row_group_size = 0\n", "output.max_row_group_size"),
+            (
+                "[output]\nmax_row_group_size = 0\n",
+                "output.max_row_group_size",
+            ),
             ("[output]\nzstd_level = 30\n", "output.zstd_level"),
         ] {
             let err = Settings::from_toml(text).unwrap_err();

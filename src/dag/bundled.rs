@@ -42,7 +42,10 @@ pub static BUNDLED: &[(&str, &str)] = &[
         "conversions.sql",
         include_str!("../../queries/conversions.sql"),
     ),
-    ("daily_kpis.sql", include_str!("../../queries/daily_kpis.sql")),
+    (
+        "daily_kpis.sql",
+        include_str!("../../queries/daily_kpis.sql"),
+    ),
     (
         "experiment_assignments.sql",
         include_str!("../../queries/experiment_assignments.sql"),
@@ -88,12 +91,18 @@ pub static BUNDLED: &[(&str, &str)] = &[
         include_str!("../../queries/journey_touchpoints.sql"),
     ),
     ("journeys.sql", include_str!("../../queries/journeys.sql")),
-    ("lift_cells.sql", include_str!("../../queries/lift_cells.sql")),
+    (
+        "lift_cells.sql",
+        include_str!("../../queries/lift_cells.sql"),
+    ),
     (
         "lift_firsts.sql",
         include_str!("../../queries/lift_firsts.sql"),
     ),
-    ("lift_users.sql", include_str!("../../queries/lift_users.sql")),
+    (
+        "lift_users.sql",
+        include_str!("../../queries/lift_users.sql"),
+    ),
     (
         "markov_attribution.sql",
         include_str!("../../queries/markov_attribution.sql"),
@@ -110,7 +119,10 @@ pub static BUNDLED: &[(&str, &str)] = &[
         "micro_conversion_lift_by_segment.sql",
         include_str!("../../queries/micro_conversion_lift_by_segment.sql"),
     ),
-    ("path_edges.sql", include_str!("../../queries/path_edges.sql")),
+    (
+        "path_edges.sql",
+        include_str!("../../queries/path_edges.sql"),
+    ),
     (
         "retargeting_audiences.sql",
         include_str!("../../queries/retargeting_audiences.sql"),

@@ -203,8 +203,8 @@ pub fn select(nodes: Vec<Node>, select: &[String]) -> Result<Vec<Node>> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::query_file::parse;
+    use super::*;
 
     fn q(name: &str, sql: &str) -> QueryFile {
         parse(

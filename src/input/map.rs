@@ -9,10 +9,10 @@ use datafusion::logical_expr::{cast, expr::ScalarFunction, lit, try_cast, when, 
 use datafusion::prelude::{ident, DataFrame};
 use datafusion::scalar::ScalarValue;
 
+use crate::config::sections::input::{EpochUnit, InputSettings};
 use crate::error::{Error, Result};
 use crate::functions::time::parse_event_time_udf;
 use crate::schema::{self, timestamp_type, Kind};
-use crate::config::sections::input::{EpochUnit, InputSettings};
 
 /// Internal columns added beside the canonical ones.
 pub const SOURCE_FILE: &str = "_source_file";

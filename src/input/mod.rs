@@ -6,7 +6,6 @@ pub mod discover;
 pub mod flag;
 pub mod map;
 
-
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::lit;

@@ -90,12 +90,7 @@ impl Job {
         let queries = query_file::load(&settings.query_dirs)?;
         let table_functions: BTreeSet<String> =
             ctx.state().table_functions().keys().cloned().collect();
-        let nodes = dag::plan(
-            queries,
-            builtin::all(),
-            &source_tables(),
-            &table_functions,
-        )?;
+        let nodes = dag::plan(queries, builtin::all(), &source_tables(), &table_functions)?;
         let nodes = dag::select(nodes, select)?;
         Ok(Job {
             settings,

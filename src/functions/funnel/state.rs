@@ -26,10 +26,10 @@ use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::PhysicalExpr;
 
-use super::{Conds, Layout, Output};
 use super::algo::{evaluate, pack, Mode, Outcome, Params};
-use crate::schema::UTC;
+use super::{Conds, Layout, Output};
 use crate::config::units::parse_duration;
+use crate::schema::UTC;
 
 const NO_PARAMS: u32 = u32::MAX;
 const MICROS: i64 = 1_000_000;
