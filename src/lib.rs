@@ -4,12 +4,12 @@
 //! queries (bundled and the user's own) runs on Apache DataFusion, and every
 //! result is published as Parquet with a run manifest. See `DESIGN.md`.
 
-pub mod builtin;
-pub mod catalog;
+pub(crate) mod builtin;
+pub(crate) mod catalog;
 pub mod cli;
 pub mod config;
-pub mod dag;
-pub mod engine;
+pub(crate) mod dag;
+pub(crate) mod engine;
 pub mod error;
 pub mod functions;
 pub mod generate;

@@ -291,8 +291,38 @@ fn writing_sql_is_refused() {
     let p = Project::new();
     std::fs::write(p.path("my_queries/evil.sql"), "DROP TABLE sessions").unwrap();
     let o = p.run(&["run", "--queries", "my_queries"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("evil.sql"), "{}", stderr(&o));
+}
+
+#[test]
+fn query_file_problems_exit_2_before_anything_is_written() {
+    let p = Project::new();
+    for (files, expect) in [
+        (
+            vec![
+                ("loop_a.sql", "SELECT * FROM loop_b"),
+                ("loop_b.sql", "SELECT * FROM loop_a"),
+            ],
+            "loop_a -> loop_b -> loop_a",
+        ),
+        (
+            vec![("lost.sql", "SELECT * FROM no_such_table")],
+            "no_such_table",
+        ),
+        (vec![("garbled.sql", "SELEC 1 FROM")], "garbled.sql"),
+    ] {
+        let dir = p.path("my_queries");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, sql) in files {
+            std::fs::write(dir.join(name), sql).unwrap();
+        }
+        let o = p.run(&["run", "--queries", "my_queries"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(expect), "{}", stderr(&o));
+        assert!(!p.path("out").exists());
+    }
 }
 
 #[test]

@@ -21,7 +21,7 @@ use super::Builtin;
 use crate::catalog::Params;
 use crate::config::sections::conversions::{ConversionKind, Scope};
 use crate::config::Settings;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::input::FLAGGED;
 
 /// The builtin `clv_activity_after_as_of`.
@@ -77,19 +77,8 @@ async fn build(ctx: &SessionContext, settings: &Settings, params: &Params) -> Re
         .iter()
         .filter(|c| c.kind == ConversionKind::Macro && c.scope == Scope::Event)
     {
-        let parse = |key: &'static str, text: &str| {
-            df.parse_sql_expr(text).map_err(|e| Error::ConversionExpr {
-                name: def.name.clone(),
-                key,
-                expr: text.to_string(),
-                source: Box::new(e),
-            })
-        };
-        let cond = parse("when", &def.when)?;
-        let value = match &def.value {
-            Some(v) => cast(parse("value", v)?, DataType::Float64),
-            None => lit(0.0_f64),
-        };
+        let (cond, value) = super::conversion_exprs(&df, def)?;
+        let value = value.unwrap_or(lit(0.0_f64));
         orders = orders + when(cond.clone(), lit(1_i64)).otherwise(lit(0_i64))?;
         revenue = revenue
             + when(

@@ -15,7 +15,7 @@ use super::Builtin;
 use crate::catalog::Params;
 use crate::config::sections::conversions::{Conversion, Scope};
 use crate::config::Settings;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::schema::timestamp_type;
 
 /// The conversion hits of one scope.
@@ -90,19 +90,8 @@ async fn build(
     let mut out: Option<DataFrame> = None;
     for def in defs {
         let df = ctx.table(base).await?;
-        let expr = |key: &'static str, text: &str| {
-            df.parse_sql_expr(text).map_err(|e| Error::ConversionExpr {
-                name: def.name.clone(),
-                key,
-                expr: text.to_string(),
-                source: Box::new(e),
-            })
-        };
-        let cond = expr("when", &def.when)?;
-        let value = match &def.value {
-            Some(v) => cast(expr("value", v)?, DataType::Float64),
-            None => lit(ScalarValue::Float64(None)),
-        };
+        let (cond, value) = super::conversion_exprs(&df, def)?;
+        let value = value.unwrap_or(lit(ScalarValue::Float64(None)));
         let (event_id, time): (Expr, Expr) = match scope {
             Scope::Event => (col("event_id"), col("event_time")),
             Scope::Session => (lit(ScalarValue::Utf8(None)), col("session_start")),

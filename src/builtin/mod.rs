@@ -9,11 +9,14 @@ pub mod conversion_hits;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::logical_expr::{cast, Expr};
 use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::catalog::Params;
+use crate::config::sections::conversions::Conversion;
 use crate::config::Settings;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A table built in Rust.
 #[async_trait]
@@ -40,4 +43,23 @@ pub fn all() -> Vec<Arc<dyn Builtin>> {
         Arc::new(conversion_hits::SESSION_HITS),
         Arc::new(clv_activity_after_as_of::ClvActivityAfterAsOf),
     ]
+}
+
+/// A conversion's `when` condition and its `value` (as a double, when it
+/// has one), parsed against the columns of `df`; errors name the conversion.
+fn conversion_exprs(df: &DataFrame, def: &Conversion) -> Result<(Expr, Option<Expr>)> {
+    let parse = |key: &'static str, text: &str| {
+        df.parse_sql_expr(text).map_err(|e| Error::ConversionExpr {
+            name: def.name.clone(),
+            key,
+            expr: text.to_string(),
+            source: Box::new(e),
+        })
+    };
+    let cond = parse("when", &def.when)?;
+    let value = match &def.value {
+        Some(v) => Some(cast(parse("value", v)?, DataType::Float64)),
+        None => None,
+    };
+    Ok((cond, value))
 }

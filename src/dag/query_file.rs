@@ -212,7 +212,7 @@ mod tests {
             .collect();
         assert_eq!(
             listed, on_disk,
-            "src/bundled.rs must list every file in queries/"
+            "src/dag/bundled.rs must list every file in queries/"
         );
         for (name, sql) in bundled::BUNDLED {
             assert_eq!(*sql, std::fs::read_to_string(dir.join(name)).unwrap());
