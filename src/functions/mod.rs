@@ -6,6 +6,7 @@ pub mod clv;
 pub mod funnel;
 pub mod markov;
 pub mod ordered_agg;
+pub mod rowwise;
 pub mod stats;
 pub mod time;
 

@@ -56,7 +56,6 @@ pub mod udaf;
 pub mod udf;
 
 pub use udaf::{bgnbd_fit_udaf, gamma_gamma_fit_udaf};
-pub use udf::ClvFn;
 
 use datafusion::prelude::SessionContext;
 
@@ -64,8 +63,8 @@ use datafusion::prelude::SessionContext;
 pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(bgnbd_fit_udaf());
     ctx.register_udaf(gamma_gamma_fit_udaf());
-    for f in ClvFn::ALL {
-        ctx.register_udf(udf::udf(f));
+    for f in udf::udfs() {
+        ctx.register_udf(f);
     }
 }
 

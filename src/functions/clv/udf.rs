@@ -1,253 +1,208 @@
 //! The scalar CLV functions: BG/NBD and Gamma-Gamma log-likelihoods and
-//! predictions at given parameters, discounted CLV, and ₂F₁. Every argument
-//! is a DOUBLE (integers are cast); a NULL argument gives NULL; an
-//! impossible argument (a parameter ≤ 0, recency > t, ...) is an error naming
-//! the function and the argument.
+//! predictions at given parameters, discounted CLV, and ₂F₁. Each is a
+//! [`rowwise`] `double` function: integers are cast; a NULL argument gives
+//! NULL; a non-finite or impossible argument (a parameter ≤ 0, recency > t,
+//! ...) is an error naming the function and the argument; a result that is
+//! undefined (a ₂F₁ series that does not converge) or overflows is NULL.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
-use datafusion::arrow::datatypes::{DataType, Float64Type};
-use datafusion::common::{exec_err, Result, ScalarValue};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::ScalarUDF;
 
 use super::bgnbd::{self, Customer};
 use super::gamma_gamma;
 use super::hyp2f1::hyp2f1;
+use crate::functions::rowwise::{self, arg, Arg};
 
-/// The scalar functions, by what they compute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClvFn {
-    BgNbdLogLikelihood,
-    BgNbdPAlive,
-    BgNbdExpectedPurchases,
-    BgNbdExpectedPurchasesNew,
-    BgNbdClv,
-    GammaGammaLogLikelihood,
-    GammaGammaExpectedValue,
-    Hyp2f1,
+const R: Arg = arg("r");
+const ALPHA: Arg = arg("alpha");
+const A: Arg = arg("a");
+const B: Arg = arg("b");
+const FREQUENCY: Arg = arg("frequency");
+const RECENCY: Arg = arg("recency");
+const T: Arg = arg("t");
+const HORIZON: Arg = arg("horizon");
+const GG: [Arg; 5] = [
+    arg("p"),
+    arg("q"),
+    arg("gamma"),
+    FREQUENCY,
+    arg("monetary_value"),
+];
+
+/// Every scalar CLV function.
+pub fn udfs() -> [ScalarUDF; 8] {
+    [
+        bgnbd_log_likelihood_udf(),
+        bgnbd_p_alive_udf(),
+        bgnbd_expected_purchases_udf(),
+        bgnbd_expected_purchases_new_udf(),
+        bgnbd_clv_udf(),
+        gamma_gamma_log_likelihood_udf(),
+        gamma_gamma_expected_value_udf(),
+        hyp2f1_udf(),
+    ]
 }
 
-const BG: [&str; 4] = ["r", "alpha", "a", "b"];
-const CUSTOMER: [&str; 3] = ["frequency", "recency", "t"];
-const GG: [&str; 5] = ["p", "q", "gamma", "frequency", "monetary_value"];
+/// Checked BG/NBD parameters.
+fn bg(r: f64, alpha: f64, a: f64, b: f64) -> Result<bgnbd::Params, String> {
+    let p = bgnbd::Params { r, alpha, a, b };
+    p.check().map(|_| p)
+}
 
-impl ClvFn {
-    pub const ALL: [ClvFn; 8] = [
-        ClvFn::BgNbdLogLikelihood,
-        ClvFn::BgNbdPAlive,
-        ClvFn::BgNbdExpectedPurchases,
-        ClvFn::BgNbdExpectedPurchasesNew,
-        ClvFn::BgNbdClv,
-        ClvFn::GammaGammaLogLikelihood,
-        ClvFn::GammaGammaExpectedValue,
-        ClvFn::Hyp2f1,
-    ];
+/// A checked customer summary.
+fn customer(x: f64, tx: f64, t: f64) -> Result<Customer, String> {
+    let c = Customer { x, tx, t };
+    c.check().map(|_| c)
+}
 
-    pub fn name(self) -> &'static str {
-        match self {
-            ClvFn::BgNbdLogLikelihood => "bgnbd_log_likelihood",
-            ClvFn::BgNbdPAlive => "bgnbd_p_alive",
-            ClvFn::BgNbdExpectedPurchases => "bgnbd_expected_purchases",
-            ClvFn::BgNbdExpectedPurchasesNew => "bgnbd_expected_purchases_new",
-            ClvFn::BgNbdClv => "bgnbd_clv",
-            ClvFn::GammaGammaLogLikelihood => "gamma_gamma_log_likelihood",
-            ClvFn::GammaGammaExpectedValue => "gamma_gamma_expected_value",
-            ClvFn::Hyp2f1 => "hyp2f1",
-        }
-    }
-
-    /// Argument names, in order.
-    pub fn args(self) -> Vec<&'static str> {
-        let bg_customer = || [BG.as_slice(), CUSTOMER.as_slice()].concat();
-        match self {
-            ClvFn::BgNbdLogLikelihood | ClvFn::BgNbdPAlive => bg_customer(),
-            ClvFn::BgNbdExpectedPurchases => [bg_customer(), vec!["horizon"]].concat(),
-            ClvFn::BgNbdExpectedPurchasesNew => [BG.as_slice(), &["horizon"]].concat(),
-            ClvFn::BgNbdClv => [
-                bg_customer(),
-                vec![
-                    "order_value",
-                    "horizon",
-                    "monthly_discount_rate",
-                    "periods_per_month",
-                ],
-            ]
-            .concat(),
-            ClvFn::GammaGammaLogLikelihood | ClvFn::GammaGammaExpectedValue => GG.to_vec(),
-            ClvFn::Hyp2f1 => vec!["a", "b", "c", "z"],
-        }
-    }
-
-    /// Evaluate at one row of arguments.
-    pub fn eval(self, v: &[f64]) -> Result<Option<f64>, String> {
-        let bg = || {
-            let p = bgnbd::Params::from_slice(&v[..4]);
-            p.check().map(|_| p)
-        };
-        let customer = || {
-            let c = Customer {
-                x: v[4],
-                tx: v[5],
-                t: v[6],
-            };
-            c.check().map(|_| c)
-        };
-        let non_negative = |i: usize, name: &str| {
-            if v[i] >= 0.0 && v[i].is_finite() {
-                Ok(v[i])
-            } else {
-                Err(format!(
-                    "argument `{name}` must be non-negative, got {}",
-                    v[i]
-                ))
-            }
-        };
-        match self {
-            ClvFn::BgNbdLogLikelihood => Ok(Some(bgnbd::log_likelihood(&bg()?, &customer()?))),
-            ClvFn::BgNbdPAlive => Ok(Some(bgnbd::p_alive(&bg()?, &customer()?))),
-            ClvFn::BgNbdExpectedPurchases => {
-                let (p, c) = (bg()?, customer()?);
-                Ok(bgnbd::expected_purchases(
-                    &p,
-                    &c,
-                    non_negative(7, "horizon")?,
-                ))
-            }
-            ClvFn::BgNbdExpectedPurchasesNew => {
-                let p = bg()?;
-                Ok(bgnbd::expected_purchases_new(
-                    &p,
-                    non_negative(4, "horizon")?,
-                ))
-            }
-            ClvFn::BgNbdClv => {
-                let (p, c) = (bg()?, customer()?);
-                if !v[7].is_finite() {
-                    return Err(format!(
-                        "argument `order_value` must be finite, got {}",
-                        v[7]
-                    ));
-                }
-                let horizon = non_negative(8, "horizon")?;
-                if !(v[9] > -1.0 && v[9].is_finite()) {
-                    return Err(format!(
-                        "argument `monthly_discount_rate` must be greater than -1, got {}",
-                        v[9]
-                    ));
-                }
-                if !(v[10] > 0.0 && v[10].is_finite()) {
-                    return Err(format!(
-                        "argument `periods_per_month` must be positive, got {}",
-                        v[10]
-                    ));
-                }
-                Ok(bgnbd::discounted_value(&p, &c, v[7], horizon, v[9], v[10]))
-            }
-            ClvFn::GammaGammaLogLikelihood | ClvFn::GammaGammaExpectedValue => {
-                let p = gamma_gamma::Params::from_slice(&v[..3]);
-                p.check()?;
-                let (x, m) = (v[3], v[4]);
-                if !(x >= 0.0 && x.is_finite() && x == x.floor()) {
-                    return Err(format!(
-                        "argument `frequency` must be a non-negative integer, got {x}"
-                    ));
-                }
-                if self == ClvFn::GammaGammaExpectedValue {
-                    if !m.is_finite() {
-                        return Err(format!("argument `monetary_value` must be finite, got {m}"));
-                    }
-                    return Ok(gamma_gamma::expected_value(&p, x, m));
-                }
-                if x == 0.0 || !(m > 0.0 && m.is_finite()) {
-                    return Err(format!(
-                        "the likelihood needs frequency > 0 and monetary_value > 0, got {x} and {m}"
-                    ));
-                }
-                Ok(Some(gamma_gamma::log_likelihood(&p, x, m)))
-            }
-            ClvFn::Hyp2f1 => {
-                let (a, b, c, z) = (v[0], v[1], v[2], v[3]);
-                if z.is_nan() || z >= 1.0 {
-                    return Err(format!("argument `z` must be less than 1, got {z}"));
-                }
-                if c <= 0.0 && c == c.floor() {
-                    return Err(format!(
-                        "argument `c` must not be a non-positive integer, got {c}"
-                    ));
-                }
-                Ok(hyp2f1(a, b, c, z))
-            }
-        }
+fn non_negative(name: &str, v: f64) -> Result<f64, String> {
+    if v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("argument `{name}` must be non-negative, got {v}"))
     }
 }
 
-/// A scalar CLV function as a DataFusion UDF.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct ClvUdf {
-    func: ClvFn,
-    signature: Signature,
+/// Checked Gamma-Gamma parameters and frequency (a non-negative integer).
+fn gg(p: f64, q: f64, gamma: f64, x: f64) -> Result<gamma_gamma::Params, String> {
+    let params = gamma_gamma::Params { p, q, gamma };
+    params.check()?;
+    if !(x >= 0.0 && x == x.floor()) {
+        return Err(format!(
+            "argument `frequency` must be a non-negative integer, got {x}"
+        ));
+    }
+    Ok(params)
 }
 
-/// The UDF for `func`.
-pub fn udf(func: ClvFn) -> ScalarUDF {
-    ScalarUDF::from(ClvUdf {
-        func,
-        signature: Signature::uniform(
-            func.args().len(),
-            vec![DataType::Float64],
-            Volatility::Immutable,
-        ),
+/// `bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, t)`
+pub fn bgnbd_log_likelihood_udf() -> ScalarUDF {
+    rowwise::double(
+        "bgnbd_log_likelihood",
+        [R, ALPHA, A, B, FREQUENCY, RECENCY, T],
+        |[r, alpha, a, b, x, tx, t]| {
+            let (p, c) = (bg(r, alpha, a, b)?, customer(x, tx, t)?);
+            Ok(Some(bgnbd::log_likelihood(&p, &c)))
+        },
+    )
+}
+
+/// `bgnbd_p_alive(r, alpha, a, b, frequency, recency, t)`
+pub fn bgnbd_p_alive_udf() -> ScalarUDF {
+    rowwise::double(
+        "bgnbd_p_alive",
+        [R, ALPHA, A, B, FREQUENCY, RECENCY, T],
+        |[r, alpha, a, b, x, tx, t]| {
+            let (p, c) = (bg(r, alpha, a, b)?, customer(x, tx, t)?);
+            Ok(Some(bgnbd::p_alive(&p, &c)))
+        },
+    )
+}
+
+/// `bgnbd_expected_purchases(r, alpha, a, b, frequency, recency, t, horizon)`
+pub fn bgnbd_expected_purchases_udf() -> ScalarUDF {
+    rowwise::double(
+        "bgnbd_expected_purchases",
+        [R, ALPHA, A, B, FREQUENCY, RECENCY, T, HORIZON],
+        |[r, alpha, a, b, x, tx, t, horizon]| {
+            let (p, c) = (bg(r, alpha, a, b)?, customer(x, tx, t)?);
+            let horizon = non_negative("horizon", horizon)?;
+            Ok(bgnbd::expected_purchases(&p, &c, horizon))
+        },
+    )
+}
+
+/// `bgnbd_expected_purchases_new(r, alpha, a, b, horizon)`
+pub fn bgnbd_expected_purchases_new_udf() -> ScalarUDF {
+    rowwise::double(
+        "bgnbd_expected_purchases_new",
+        [R, ALPHA, A, B, HORIZON],
+        |[r, alpha, a, b, horizon]| {
+            let p = bg(r, alpha, a, b)?;
+            let horizon = non_negative("horizon", horizon)?;
+            Ok(bgnbd::expected_purchases_new(&p, horizon))
+        },
+    )
+}
+
+/// `bgnbd_clv(r, alpha, a, b, frequency, recency, t, order_value, horizon,
+/// monthly_discount_rate, periods_per_month)`
+pub fn bgnbd_clv_udf() -> ScalarUDF {
+    rowwise::double(
+        "bgnbd_clv",
+        [
+            R,
+            ALPHA,
+            A,
+            B,
+            FREQUENCY,
+            RECENCY,
+            T,
+            arg("order_value"),
+            HORIZON,
+            arg("monthly_discount_rate"),
+            arg("periods_per_month"),
+        ],
+        |[r, alpha, a, b, x, tx, t, order_value, horizon, rate, periods]| {
+            let (p, c) = (bg(r, alpha, a, b)?, customer(x, tx, t)?);
+            let horizon = non_negative("horizon", horizon)?;
+            if rate <= -1.0 {
+                return Err(format!(
+                    "argument `monthly_discount_rate` must be greater than -1, got {rate}"
+                ));
+            }
+            if periods <= 0.0 {
+                return Err(format!(
+                    "argument `periods_per_month` must be positive, got {periods}"
+                ));
+            }
+            Ok(bgnbd::discounted_value(
+                &p,
+                &c,
+                order_value,
+                horizon,
+                rate,
+                periods,
+            ))
+        },
+    )
+}
+
+/// `gamma_gamma_log_likelihood(p, q, gamma, frequency, monetary_value)`
+pub fn gamma_gamma_log_likelihood_udf() -> ScalarUDF {
+    rowwise::double("gamma_gamma_log_likelihood", GG, |[p, q, gamma, x, m]| {
+        let params = gg(p, q, gamma, x)?;
+        if x == 0.0 || m <= 0.0 {
+            return Err(format!(
+                "the likelihood needs frequency > 0 and monetary_value > 0, got {x} and {m}"
+            ));
+        }
+        Ok(Some(gamma_gamma::log_likelihood(&params, x, m)))
     })
 }
 
-impl ScalarUDFImpl for ClvUdf {
-    fn name(&self) -> &str {
-        self.func.name()
-    }
+/// `gamma_gamma_expected_value(p, q, gamma, frequency, monetary_value)`
+pub fn gamma_gamma_expected_value_udf() -> ScalarUDF {
+    rowwise::double("gamma_gamma_expected_value", GG, |[p, q, gamma, x, m]| {
+        let params = gg(p, q, gamma, x)?;
+        Ok(gamma_gamma::expected_value(&params, x, m))
+    })
+}
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let all_scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let cols: Vec<&Float64Array> = arrays
-            .iter()
-            .map(|a| a.as_primitive::<Float64Type>())
-            .collect();
-        let rows = cols.first().map_or(args.number_rows, |c| c.len());
-        let mut row = vec![0.0; cols.len()];
-        let mut out = Vec::with_capacity(rows);
-        for i in 0..rows {
-            if cols.iter().any(|c| c.is_null(i)) {
-                out.push(None);
-                continue;
+/// `hyp2f1(a, b, c, z)`
+pub fn hyp2f1_udf() -> ScalarUDF {
+    rowwise::double(
+        "hyp2f1",
+        [arg("a"), arg("b"), arg("c"), arg("z")],
+        |[a, b, c, z]| {
+            if z >= 1.0 {
+                return Err(format!("argument `z` must be less than 1, got {z}"));
             }
-            for (j, c) in cols.iter().enumerate() {
-                row[j] = c.value(i);
+            if c <= 0.0 && c == c.floor() {
+                return Err(format!(
+                    "argument `c` must not be a non-positive integer, got {c}"
+                ));
             }
-            match self.func.eval(&row) {
-                Ok(v) => out.push(v),
-                Err(m) => return exec_err!("{}: {m}", self.func.name()),
-            }
-        }
-        if all_scalar {
-            return Ok(ColumnarValue::Scalar(ScalarValue::Float64(
-                out.first().copied().flatten(),
-            )));
-        }
-        let out: ArrayRef = Arc::new(Float64Array::from(out));
-        Ok(ColumnarValue::Array(out))
-    }
+            Ok(hyp2f1(a, b, c, z))
+        },
+    )
 }

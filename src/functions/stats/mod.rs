@@ -10,7 +10,9 @@
 //! `risk_ratio(x1, n1, x0, n0)['lower']`. An undefined result (empty group,
 //! zero cell under a log) is NULL; an invalid argument (negative count,
 //! converters above users, confidence outside (0, 1), p-value outside
-//! [0, 1]) is an error naming the function and the argument.
+//! [0, 1]) is an error naming the function and the argument. The scalar
+//! functions are `rowwise` ones: a NULL argument gives NULL (a NULL struct
+//! for an interval) and a NaN or infinite argument is an error.
 //!
 //! | SQL | kind | returns |
 //! |---|---|---|
@@ -30,11 +32,12 @@ pub mod math;
 pub mod scalar;
 pub mod window;
 
-use std::sync::Arc;
-
-use datafusion::arrow::datatypes::{DataType, Field, Fields};
-use datafusion::common::{plan_err, Result};
+use datafusion::arrow::datatypes::Fields;
 use datafusion::prelude::SessionContext;
+
+// The argument coercion is the row-wise functions'; the aggregates and
+// window functions here take the same kind of arguments.
+pub use super::rowwise::coerce_numeric;
 
 /// Register every statistics function into `ctx`.
 pub fn register(ctx: &SessionContext) {
@@ -54,48 +57,10 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udwf(window::bh_q_value_udwf());
 }
 
+/// The field names of an interval result.
+pub const INTERVAL: [&str; 3] = ["estimate", "lower", "upper"];
+
 /// The fields of an interval result: estimate, lower, upper.
 pub fn interval_fields() -> Fields {
-    Fields::from(
-        ["estimate", "lower", "upper"]
-            .into_iter()
-            .map(|n| Arc::new(Field::new(n, DataType::Float64, true)))
-            .collect::<Vec<_>>(),
-    )
-}
-
-/// Coerce every argument to `double`, checking the argument count and that
-/// each argument is numeric; errors name the function and the argument.
-pub fn coerce_numeric(
-    name: &str,
-    params: &[&str],
-    optional: &[&str],
-    arg_types: &[DataType],
-) -> Result<Vec<DataType>> {
-    let max = params.len() + optional.len();
-    if arg_types.len() < params.len() || arg_types.len() > max {
-        let mut sig: Vec<String> = params.iter().map(|p| p.to_string()).collect();
-        sig.extend(optional.iter().map(|p| format!("[{p}]")));
-        return plan_err!(
-            "{name} takes {} arguments ({name}({})), got {}",
-            if optional.is_empty() {
-                params.len().to_string()
-            } else {
-                format!("{} to {max}", params.len())
-            },
-            sig.join(", "),
-            arg_types.len()
-        );
-    }
-    arg_types
-        .iter()
-        .zip(params.iter().chain(optional.iter()))
-        .map(|(t, arg)| {
-            if t.is_numeric() || t.is_null() {
-                Ok(DataType::Float64)
-            } else {
-                plan_err!("{name}: argument `{arg}` must be numeric, got {t}")
-            }
-        })
-        .collect()
+    super::rowwise::double_fields(&INTERVAL)
 }
