@@ -28,6 +28,7 @@
 pub mod aggregate;
 pub mod math;
 pub mod scalar;
+pub mod two_proportion;
 pub mod window;
 
 use std::sync::Arc;
