@@ -112,26 +112,16 @@ tested AS (
     CASE WHEN NOT is_control AND control_users IS NOT NULL
       THEN risk_ratio(converters, users, control_converters, control_users, $lift_confidence)
     END AS rr,
-    CASE
-      WHEN is_control OR control_users IS NULL THEN NULL
-      WHEN LEAST(users, control_users)
-         * LEAST(converters + control_converters, users + control_users - converters - control_converters)
-         < 5 * (users + control_users) THEN 'fisher'
-      ELSE 'z'
+    CASE WHEN NOT is_control
+      THEN two_proportion_test(converters, users, control_converters, control_users)
     END AS p_value_method,
+    CASE WHEN NOT is_control
+      THEN two_proportion_p_value(converters, users, control_converters, control_users)
+    END AS p_value,
     CASE WHEN NOT is_control AND control_users IS NOT NULL
       THEN mean_ratio(revenue_per_user, revenue_sd, users, control_revenue_per_user, control_revenue_sd, control_users, $lift_confidence)
     END AS revenue_ratio
   FROM rows r
-),
-p AS (
-  SELECT
-    tested.*,
-    CASE p_value_method
-      WHEN 'fisher' THEN fisher_exact_p_value(converters, users, control_converters, control_users)
-      WHEN 'z' THEN z_test_p_value(converters, users, control_converters, control_users)
-    END AS p_value
-  FROM tested
 )
 SELECT
   experiment,
@@ -161,4 +151,4 @@ SELECT
   CASE WHEN NOT is_control
     THEN welch_t_test_p_value(revenue_per_user, revenue_sd, users, control_revenue_per_user, control_revenue_sd, control_users)
   END AS revenue_p_value
-FROM p
+FROM tested

@@ -42,11 +42,11 @@ touches AS (
     s.session_start AS touch_time,
     COALESCE(s.channel, '(none)') AS channel,
     COALESCE(s.campaign, '(none)') AS campaign,
-    (CAST(c.conversion_time AS BIGINT) - CAST(s.session_start AS BIGINT)) / 1e6 AS seconds_before
+    seconds_between(s.session_start, c.conversion_time) AS seconds_before
   FROM conv c
   JOIN sessions s ON s.user_id = c.user_id
   WHERE (s.session_start <= c.conversion_time
-      AND CAST(s.session_start AS BIGINT) >= CAST(c.conversion_time AS BIGINT) - $attribution_lookback_seconds * 1000000)
+      AND seconds_between(s.session_start, c.conversion_time) <= $attribution_lookback_seconds)
     OR s.session_id = c.session_id
 ),
 numbered AS (

@@ -42,7 +42,7 @@ touches AS (
   FROM ends e
   JOIN sessions s ON s.user_id = e.user_id
   WHERE (s.session_start <= e.end_time
-      AND CAST(s.session_start AS BIGINT) >= CAST(e.end_time AS BIGINT) - $attribution_lookback_seconds * 1000000)
+      AND seconds_between(s.session_start, e.end_time) <= $attribution_lookback_seconds)
     OR s.session_id = e.conversion_session_id
 ),
 numbered AS (

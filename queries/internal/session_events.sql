@@ -25,7 +25,7 @@ starts AS (
   SELECT
     *,
     (prev_user IS DISTINCT FROM user_id)
-      OR CAST(event_time AS BIGINT) - CAST(prev_time AS BIGINT) > $session_timeout_seconds * 1000000
+      OR seconds_between(prev_time, event_time) > $session_timeout_seconds
       AS is_new
   FROM ordered
 ),
@@ -92,6 +92,6 @@ SELECT
   rn - first_rn + 1 AS event_seq,
   CASE
     WHEN next_session = session_id
-    THEN (CAST(next_time AS BIGINT) - CAST(event_time AS BIGINT)) / 1e6
+    THEN seconds_between(event_time, next_time)
   END AS dwell_seconds
 FROM next

@@ -44,7 +44,7 @@ edges AS (
     END AS from_node,
     CASE WHEN k = 2 THEN '(exit)' ELSE node END AS to_node,
     CASE WHEN k = 1 AND prev_session = session_id
-      THEN (CAST(event_time AS BIGINT) - CAST(prev_time AS BIGINT)) / 1e6
+      THEN seconds_between(prev_time, event_time)
     END AS seconds
   FROM steps
   CROSS JOIN (VALUES (1), (2)) AS v(k)

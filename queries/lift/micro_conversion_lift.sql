@@ -29,23 +29,13 @@ s AS (
     CAST(unexposed_converters AS DOUBLE) / NULLIF(unexposed_users, 0) AS p0,
     risk_ratio(exposed_converters, exposed_users, unexposed_converters, unexposed_users, $lift_confidence) AS rr,
     odds_ratio(exposed_converters, exposed_users, unexposed_converters, unexposed_users, $lift_confidence) AS odds,
-    CASE
-      WHEN exposed_users = 0 OR unexposed_users = 0 THEN NULL
-      -- smallest expected cell = min(row total) * min(column total) / N
-      WHEN LEAST(exposed_users, unexposed_users)
-         * LEAST(exposed_converters + unexposed_converters, users - exposed_converters - unexposed_converters)
-         < 5 * users THEN 'fisher'
-      ELSE 'z'
-    END AS p_value_method
+    two_proportion_test(exposed_converters, exposed_users, unexposed_converters, unexposed_users) AS p_value_method,
+    two_proportion_p_value(exposed_converters, exposed_users, unexposed_converters, unexposed_users) AS p_value
   FROM t
 ),
 p AS (
   SELECT
     s.*,
-    CASE p_value_method
-      WHEN 'fisher' THEN fisher_exact_p_value(exposed_converters, exposed_users, unexposed_converters, unexposed_users)
-      WHEN 'z' THEN z_test_p_value(exposed_converters, exposed_users, unexposed_converters, unexposed_users)
-    END AS p_value,
     exposed_users < $lift_min_group_users OR unexposed_users < $lift_min_group_users
       OR exposed_converters < $lift_min_converters OR unexposed_converters < $lift_min_converters AS low_sample,
     COALESCE(p1 >= $lift_too_good_p1, false) OR ps.conversion IS NOT NULL AS too_good_to_be_true,

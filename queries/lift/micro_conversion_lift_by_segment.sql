@@ -25,23 +25,11 @@ s AS (
     CAST(exposed_converters AS DOUBLE) / NULLIF(exposed_users, 0) AS p1,
     CAST(unexposed_converters AS DOUBLE) / NULLIF(users - exposed_users, 0) AS p0,
     risk_ratio(exposed_converters, exposed_users, unexposed_converters, users - exposed_users, $lift_confidence) AS rr,
-    CASE
-      WHEN exposed_users = 0 OR users - exposed_users = 0 THEN NULL
-      WHEN LEAST(exposed_users, users - exposed_users)
-         * LEAST(exposed_converters + unexposed_converters, users - exposed_converters - unexposed_converters)
-         < 5 * users THEN 'fisher'
-      ELSE 'z'
-    END AS p_value_method
+    two_proportion_test(exposed_converters, exposed_users, unexposed_converters, users - exposed_users)
+      AS p_value_method,
+    two_proportion_p_value(exposed_converters, exposed_users, unexposed_converters, users - exposed_users)
+      AS p_value
   FROM seg
-),
-p AS (
-  SELECT
-    s.*,
-    CASE p_value_method
-      WHEN 'fisher' THEN fisher_exact_p_value(exposed_converters, exposed_users, unexposed_converters, unexposed_users)
-      WHEN 'z' THEN z_test_p_value(exposed_converters, exposed_users, unexposed_converters, unexposed_users)
-    END AS p_value
-  FROM s
 )
 SELECT
   micro AS micro_conversion,
@@ -65,4 +53,4 @@ SELECT
   bh_q_value(p_value) OVER () AS q_value,
   exposed_users < $lift_min_group_users OR unexposed_users < $lift_min_group_users
     OR exposed_converters < $lift_min_converters OR unexposed_converters < $lift_min_converters AS low_sample
-FROM p
+FROM s

@@ -12,7 +12,7 @@
 -- conversions the user did in the window, counting only those significantly
 -- above 1 (lower bound > 1) and not low_sample; 1 when none.
 WITH win AS (
-  SELECT d.*, CAST($as_of_end AS BIGINT) - d.window_days * 86400000000 AS start_us
+  SELECT d.*, d.window_days * 86400 AS window_seconds
   FROM audience_definitions d
 ),
 micro_hits AS (
@@ -20,14 +20,14 @@ micro_hits AS (
   FROM win w
   JOIN audience_conversions ac ON ac.audience = w.audience AND ac.role = 'micro'
   JOIN conversions c ON c.conversion = ac.conversion
-  WHERE CAST(c.conversion_time AS BIGINT) >= w.start_us
+  WHERE seconds_between(c.conversion_time, $as_of_end) <= w.window_seconds
 ),
 macro_users AS (
   SELECT DISTINCT w.audience, c.user_id
   FROM win w
   JOIN audience_conversions ac ON ac.audience = w.audience AND ac.role = 'macro'
   JOIN conversions c ON c.conversion = ac.conversion
-  WHERE w.exclude_converted = 'ever' OR CAST(c.conversion_time AS BIGINT) >= w.start_us
+  WHERE w.exclude_converted = 'ever' OR seconds_between(c.conversion_time, $as_of_end) <= w.window_seconds
 ),
 weights AS (
   SELECT ac.audience, a.micro_conversion AS conversion, MAX(a.adjusted_risk_ratio) AS rr
@@ -41,7 +41,7 @@ weights AS (
 user_micros AS (
   SELECT DISTINCT w.audience, c.user_id, c.conversion
   FROM win w
-  JOIN conversions c ON c.kind = 'micro' AND CAST(c.conversion_time AS BIGINT) >= w.start_us
+  JOIN conversions c ON c.kind = 'micro' AND seconds_between(c.conversion_time, $as_of_end) <= w.window_seconds
 ),
 scores AS (
   SELECT um.audience, um.user_id, exp(SUM(ln(wt.rr))) AS intent_score

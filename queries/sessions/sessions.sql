@@ -37,7 +37,7 @@ SELECT
   f.user_id,
   f.session_start,
   a.session_end,
-  (CAST(a.session_end AS BIGINT) - CAST(f.session_start AS BIGINT)) / 1e6 AS duration_seconds,
+  seconds_between(f.session_start, a.session_end) AS duration_seconds,
   a.events,
   a.pageviews,
   l.page AS landing_page,
@@ -50,7 +50,7 @@ SELECT
   COALESCE(h.micro_conversions, 0) AS micro_conversions,
   COALESCE(h.macro_conversions, 0) AS macro_conversions,
   COALESCE(h.revenue, 0.0) AS revenue,
-  (CAST(a.session_end AS BIGINT) - CAST(f.session_start AS BIGINT)) >= $engaged_min_seconds * 1000000
+  seconds_between(f.session_start, a.session_end) >= $engaged_min_seconds
     OR a.pageviews >= $engaged_min_pageviews
     OR COALESCE(h.macro_conversions, 0) > 0 AS engaged
 FROM firsts f
