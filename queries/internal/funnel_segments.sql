@@ -3,8 +3,7 @@
 -- description: The funnel users, each once in the `(all)` segment and once
 -- per breakdown configured for its funnel, with that breakdown's value (the
 -- entry session's attribute, `(none)` when unknown). user_id and session_id
--- are the funnel_users row's. Feeds funnel_steps and
--- funnel_daily.
+-- are the funnel_users row's. Feeds funnel_step_stats.
 -- output: internal
 WITH u AS (
   SELECT

@@ -92,6 +92,10 @@ pub static BUNDLED: &[(&str, &str)] = &[
         include_str!("../../queries/internal/funnel_segments.sql"),
     ),
     (
+        "internal/funnel_step_stats.sql",
+        include_str!("../../queries/internal/funnel_step_stats.sql"),
+    ),
+    (
         "internal/journey_touchpoints.sql",
         include_str!("../../queries/internal/journey_touchpoints.sql"),
     ),
