@@ -9,16 +9,17 @@ partition of each table is read. Both runs must publish the same tables,
 each with the same schema (column names, types, nullability) and the same
 multiset of rows (rows are sorted before they are compared).
 
-By default floats must be bit-for-bit equal (NaN equals NaN). That holds
-between two runs with `execution.target_partitions = 1`: the job is then
-reproducible. With more partitions, float sums depend on the order partial
-results meet, so pass `--parallel`: floats may then differ by `--rel`
-(1e-9, relative), the `--tolerant` tables (the CLV fits and the tables
-computed from them, whose optimiser can stop one iteration earlier or
-later) by `--tolerant-rel` (1e-4), and `--ignore` columns (the fit's
-iteration count) are not compared. Integers, text, dates and timestamps are
-always compared exactly. The largest relative float difference of each
-table is printed.
+By default floats must be bit-for-bit equal (NaN equals NaN). Float sums
+depend on the order rows meet, which is not fixed between runs: with
+several partitions (`[datafusion] "execution.target_partitions"`) sums
+differ in the last bits from run to run, and even with one partition some
+do (`daily_kpis.revenue`). So pass `--parallel` to compare two runs of the
+same job: floats may then differ by `--rel` (1e-9, relative), the
+`--tolerant` tables (the CLV fits and the tables computed from them, whose
+optimiser can stop an iteration earlier or later) by `--tolerant-rel`
+(1e-4), and the `--ignore` columns (the fits' iteration count) are not
+compared. Integers, text, dates and timestamps are always compared exactly.
+The largest relative float difference of each table is printed.
 
 Exit status 0 when everything matches, 1 otherwise. Needs pyarrow.
 """
