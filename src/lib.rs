@@ -8,7 +8,7 @@ pub(crate) mod builtin;
 pub(crate) mod catalog;
 pub mod cli;
 pub mod config;
-pub(crate) mod dag;
+pub mod dag;
 pub(crate) mod engine;
 pub mod error;
 pub mod functions;

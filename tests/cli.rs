@@ -354,12 +354,17 @@ fn bundled_sample_is_what_the_documented_command_makes() {
 
 #[test]
 fn repo_config_runs_on_the_bundled_sample() {
-    // the README's quick start, minus the release build
+    // the README's quick start, minus the release build, plus a folder of
+    // queries that republishes the internal tables for the grain checks
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
+    let queries = tempfile::tempdir().unwrap();
+    let republish = crate::grain::republishing_queries(queries.path());
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_microconv"))
         .args(["run", "--out"])
         .arg(out.path())
+        .arg("--queries")
+        .arg(&republish)
         .current_dir(root)
         .output()
         .unwrap();
@@ -380,6 +385,8 @@ fn repo_config_runs_on_the_bundled_sample() {
         stdout(&o)
     );
     assert_eq!(table_rows(&m, "rejected_events"), Some(0));
+    // no duplicate and no NULL key of any bundled query's table
+    crate::grain::assert_keys_hold(out.path());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The output documentation (`docs/tables.md`) matches the real schemas of
-//! a run: same tables, same columns in the same order, same types.
+//! a run: same tables, same columns in the same order, same types; and the
+//! key and query file it names for each table are the bundled query's.
 
 use std::collections::BTreeMap;
 
@@ -67,4 +68,54 @@ fn docs_match_the_output_schemas() {
             "docs/tables.md documents `{table}`, which the run does not write"
         );
     }
+}
+
+/// table -> (key columns, query file) from the `Key: ... Query: ...` lines.
+fn documented_keys(text: &str) -> BTreeMap<String, (Vec<String>, String)> {
+    let ticked = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut out = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("## ") {
+            current = Some(name.trim().to_string());
+        } else if let (Some(t), Some(rest)) = (&current, line.strip_prefix("Key: ")) {
+            let (key, query) = rest
+                .split_once(" Query: ")
+                .unwrap_or_else(|| panic!("`{t}`: a Key line ends with ` Query: `<file>``"));
+            // a note in parentheses after the columns may name them again
+            let columns = ticked(key.split(" (").next().unwrap_or(key));
+            let file = ticked(query).into_iter().next().unwrap_or_default();
+            out.insert(t.clone(), (columns, file));
+        }
+    }
+    out
+}
+
+#[test]
+fn documented_keys_and_query_files_are_the_bundled_queries() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tables.md")).unwrap();
+    let mut documented = documented_keys(&text);
+    let queries = microconv::dag::query_file::load(&[] as &[&std::path::Path]).unwrap();
+    for q in queries.iter().filter(|q| !q.internal) {
+        let file = q.path.trim_end_matches(" (bundled)").to_string();
+        assert_eq!(
+            documented.remove(&q.name),
+            Some((q.key.clone(), file)),
+            "docs/tables.md: the Key line of `{}` disagrees with {}",
+            q.name,
+            q.path
+        );
+    }
+    assert!(
+        documented.is_empty(),
+        "docs/tables.md has Key lines for tables no bundled query publishes: {:?}",
+        documented.keys()
+    );
 }

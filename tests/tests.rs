@@ -8,5 +8,6 @@ mod docs;
 mod funnel_parity;
 mod funnels;
 mod generate;
+mod grain;
 mod lift;
 mod slt;

@@ -1,139 +1,158 @@
 //! The bundled queries, compiled into the binary so an installed microconv
-//! needs no source tree. Add a line here when you add a file to `queries/`;
-//! a test checks that this list and the folder agree.
+//! needs no source tree. They live in topic folders of `queries/`
+//! (`sessions/`, `journeys/`, ..., and `internal/` for the intermediate
+//! tables); the file name is the table name, unique across folders. Add a
+//! line here when you add a file; a test checks that this list and the
+//! folders agree.
 
-/// (file name, SQL text) of every bundled query, sorted by file name.
+/// (path under `queries/`, SQL text) of every bundled query, sorted by path.
 pub static BUNDLED: &[(&str, &str)] = &[
     (
-        "attribution.sql",
-        include_str!("../../queries/attribution.sql"),
+        "attribution/attribution.sql",
+        include_str!("../../queries/attribution/attribution.sql"),
     ),
     (
-        "attribution_touchpoints.sql",
-        include_str!("../../queries/attribution_touchpoints.sql"),
+        "attribution/channel_attribution.sql",
+        include_str!("../../queries/attribution/channel_attribution.sql"),
     ),
     (
-        "channel_attribution.sql",
-        include_str!("../../queries/channel_attribution.sql"),
+        "attribution/markov_attribution.sql",
+        include_str!("../../queries/attribution/markov_attribution.sql"),
     ),
     (
-        "clv_calibration.sql",
-        include_str!("../../queries/clv_calibration.sql"),
-    ),
-    ("clv_model.sql", include_str!("../../queries/clv_model.sql")),
-    (
-        "clv_predictions.sql",
-        include_str!("../../queries/clv_predictions.sql"),
+        "clv/clv_model.sql",
+        include_str!("../../queries/clv/clv_model.sql"),
     ),
     (
-        "clv_purchase_periods.sql",
-        include_str!("../../queries/clv_purchase_periods.sql"),
-    ),
-    ("clv_rfm.sql", include_str!("../../queries/clv_rfm.sql")),
-    (
-        "clv_validation.sql",
-        include_str!("../../queries/clv_validation.sql"),
+        "clv/clv_predictions.sql",
+        include_str!("../../queries/clv/clv_predictions.sql"),
     ),
     (
-        "cohort_retention.sql",
-        include_str!("../../queries/cohort_retention.sql"),
+        "clv/clv_rfm.sql",
+        include_str!("../../queries/clv/clv_rfm.sql"),
     ),
     (
-        "conversions.sql",
-        include_str!("../../queries/conversions.sql"),
+        "clv/clv_validation.sql",
+        include_str!("../../queries/clv/clv_validation.sql"),
     ),
     (
-        "daily_kpis.sql",
-        include_str!("../../queries/daily_kpis.sql"),
+        "clv/cohort_retention.sql",
+        include_str!("../../queries/clv/cohort_retention.sql"),
     ),
     (
-        "experiment_assignments.sql",
-        include_str!("../../queries/experiment_assignments.sql"),
+        "experiments/experiments.sql",
+        include_str!("../../queries/experiments/experiments.sql"),
     ),
     (
-        "experiments.sql",
-        include_str!("../../queries/experiments.sql"),
+        "funnels/friction_points.sql",
+        include_str!("../../queries/funnels/friction_points.sql"),
     ),
     (
-        "friction_points.sql",
-        include_str!("../../queries/friction_points.sql"),
+        "funnels/funnel_daily.sql",
+        include_str!("../../queries/funnels/funnel_daily.sql"),
     ),
     (
-        "funnel_chains.sql",
-        include_str!("../../queries/funnel_chains.sql"),
+        "funnels/funnel_stages.sql",
+        include_str!("../../queries/funnels/funnel_stages.sql"),
     ),
     (
-        "funnel_daily.sql",
-        include_str!("../../queries/funnel_daily.sql"),
+        "funnels/funnel_steps.sql",
+        include_str!("../../queries/funnels/funnel_steps.sql"),
     ),
     (
-        "funnel_segments.sql",
-        include_str!("../../queries/funnel_segments.sql"),
+        "funnels/funnel_users.sql",
+        include_str!("../../queries/funnels/funnel_users.sql"),
     ),
     (
-        "funnel_stages.sql",
-        include_str!("../../queries/funnel_stages.sql"),
+        "funnels/stage_transitions.sql",
+        include_str!("../../queries/funnels/stage_transitions.sql"),
     ),
     (
-        "funnel_steps.sql",
-        include_str!("../../queries/funnel_steps.sql"),
+        "internal/attribution_touchpoints.sql",
+        include_str!("../../queries/internal/attribution_touchpoints.sql"),
     ),
     (
-        "funnel_users.sql",
-        include_str!("../../queries/funnel_users.sql"),
+        "internal/clv_calibration.sql",
+        include_str!("../../queries/internal/clv_calibration.sql"),
     ),
     (
-        "journey_paths.sql",
-        include_str!("../../queries/journey_paths.sql"),
+        "internal/clv_purchase_periods.sql",
+        include_str!("../../queries/internal/clv_purchase_periods.sql"),
     ),
     (
-        "journey_touchpoints.sql",
-        include_str!("../../queries/journey_touchpoints.sql"),
-    ),
-    ("journeys.sql", include_str!("../../queries/journeys.sql")),
-    (
-        "lift_cells.sql",
-        include_str!("../../queries/lift_cells.sql"),
+        "internal/experiment_assignments.sql",
+        include_str!("../../queries/internal/experiment_assignments.sql"),
     ),
     (
-        "lift_firsts.sql",
-        include_str!("../../queries/lift_firsts.sql"),
+        "internal/funnel_chains.sql",
+        include_str!("../../queries/internal/funnel_chains.sql"),
     ),
     (
-        "lift_users.sql",
-        include_str!("../../queries/lift_users.sql"),
+        "internal/funnel_segments.sql",
+        include_str!("../../queries/internal/funnel_segments.sql"),
     ),
     (
-        "markov_attribution.sql",
-        include_str!("../../queries/markov_attribution.sql"),
+        "internal/funnel_step_stats.sql",
+        include_str!("../../queries/internal/funnel_step_stats.sql"),
     ),
     (
-        "micro_conversion_lift.sql",
-        include_str!("../../queries/micro_conversion_lift.sql"),
+        "internal/journey_touchpoints.sql",
+        include_str!("../../queries/internal/journey_touchpoints.sql"),
     ),
     (
-        "micro_conversion_lift_adjusted.sql",
-        include_str!("../../queries/micro_conversion_lift_adjusted.sql"),
+        "internal/lift_cells.sql",
+        include_str!("../../queries/internal/lift_cells.sql"),
     ),
     (
-        "micro_conversion_lift_by_segment.sql",
-        include_str!("../../queries/micro_conversion_lift_by_segment.sql"),
+        "internal/lift_firsts.sql",
+        include_str!("../../queries/internal/lift_firsts.sql"),
     ),
     (
-        "path_edges.sql",
-        include_str!("../../queries/path_edges.sql"),
+        "internal/lift_users.sql",
+        include_str!("../../queries/internal/lift_users.sql"),
     ),
     (
-        "retargeting_audiences.sql",
-        include_str!("../../queries/retargeting_audiences.sql"),
+        "internal/session_events.sql",
+        include_str!("../../queries/internal/session_events.sql"),
     ),
     (
-        "session_events.sql",
-        include_str!("../../queries/session_events.sql"),
+        "journeys/journey_paths.sql",
+        include_str!("../../queries/journeys/journey_paths.sql"),
     ),
-    ("sessions.sql", include_str!("../../queries/sessions.sql")),
     (
-        "stage_transitions.sql",
-        include_str!("../../queries/stage_transitions.sql"),
+        "journeys/journeys.sql",
+        include_str!("../../queries/journeys/journeys.sql"),
+    ),
+    (
+        "journeys/path_edges.sql",
+        include_str!("../../queries/journeys/path_edges.sql"),
+    ),
+    (
+        "lift/micro_conversion_lift.sql",
+        include_str!("../../queries/lift/micro_conversion_lift.sql"),
+    ),
+    (
+        "lift/micro_conversion_lift_adjusted.sql",
+        include_str!("../../queries/lift/micro_conversion_lift_adjusted.sql"),
+    ),
+    (
+        "lift/micro_conversion_lift_by_segment.sql",
+        include_str!("../../queries/lift/micro_conversion_lift_by_segment.sql"),
+    ),
+    (
+        "lift/retargeting_audiences.sql",
+        include_str!("../../queries/lift/retargeting_audiences.sql"),
+    ),
+    (
+        "sessions/conversions.sql",
+        include_str!("../../queries/sessions/conversions.sql"),
+    ),
+    (
+        "sessions/daily_kpis.sql",
+        include_str!("../../queries/sessions/daily_kpis.sql"),
+    ),
+    (
+        "sessions/sessions.sql",
+        include_str!("../../queries/sessions/sessions.sql"),
     ),
 ];

@@ -1,6 +1,7 @@
-//! Query files as a project: the bundled `queries/*.sql` compiled into the
-//! binary plus the user's own folders. One SELECT per file; the file name is
-//! the output table; a leading comment header gives grain and description.
+//! Query files as a project: the bundled `queries/<topic>/*.sql` compiled
+//! into the binary plus the user's own folders (only the `*.sql` directly in
+//! each). One SELECT per file; the file name is the output table; a leading
+//! comment header gives grain, key and description.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,12 +25,19 @@ pub enum Origin {
 pub struct QueryFile {
     /// Output table name (the file name without `.sql`).
     pub name: String,
-    /// Where it came from, for messages: `queries/x.sql (bundled)` or a path.
+    /// Where it came from, for messages: `queries/<topic>/x.sql (bundled)`
+    /// or a path.
     pub path: String,
     pub sql: String,
     pub origin: Origin,
     /// What one row is.
     pub grain: Option<String>,
+    /// The columns that identify one row (the `-- key:` header; empty when
+    /// absent): no two rows share their values.
+    pub key: Vec<String>,
+    /// The key columns marked `?` in the header, which may be NULL (a NULL
+    /// then counts as one value, e.g. `event_id` of session-scope conversions).
+    pub nullable_key: Vec<String>,
     pub description: String,
     /// Internal tables are registered for later queries but not published.
     pub internal: bool,
@@ -40,10 +48,11 @@ pub struct QueryFile {
 /// bundled (or earlier) name replaces it.
 pub fn load(user_dirs: &[impl AsRef<Path>]) -> Result<Vec<QueryFile>> {
     let mut files: BTreeMap<String, QueryFile> = BTreeMap::new();
-    for (file_name, sql) in bundled::BUNDLED {
+    for (rel_path, sql) in bundled::BUNDLED {
+        let file_name = rel_path.rsplit('/').next().unwrap_or(rel_path);
         let q = parse(
             file_name,
-            &format!("queries/{file_name} (bundled)"),
+            &format!("queries/{rel_path} (bundled)"),
             sql,
             Origin::Bundled,
         )?;
@@ -91,17 +100,52 @@ pub fn parse(file_name: &str, path: &str, sql: &str, origin: Origin) -> Result<Q
         )));
     }
     check_read_only(sql).map_err(err)?;
-    let (grain, description, internal) = header(sql);
+    let h = header(sql);
+    let (key, nullable_key) = match &h.key {
+        Some(text) => parse_key(text).map_err(err)?,
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(QueryFile {
         name,
         path: path.to_string(),
         sql: sql.to_string(),
         origin,
-        grain,
-        description,
-        internal,
+        grain: h.grain,
+        key,
+        nullable_key,
+        description: h.description,
+        internal: h.internal,
         sha256: hex::encode(Sha256::digest(sql.as_bytes())),
     })
+}
+
+/// `a, b, c?`: the key columns, and those marked `?` (may be NULL).
+fn parse_key(text: &str) -> std::result::Result<(Vec<String>, Vec<String>), String> {
+    let mut key = Vec::new();
+    let mut nullable = Vec::new();
+    for item in text.split(',').map(str::trim) {
+        let (column, may_be_null) = match item.strip_suffix('?') {
+            Some(c) => (c.trim_end(), true),
+            None => (item, false),
+        };
+        let valid = !column.is_empty()
+            && column
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "`-- key: {text}`: expected column names separated by commas (`?` after one that may be NULL), found `{item}`"
+            ));
+        }
+        if key.iter().any(|k| k == column) {
+            return Err(format!("`-- key: {text}`: `{column}` is listed twice"));
+        }
+        key.push(column.to_string());
+        if may_be_null {
+            nullable.push(column.to_string());
+        }
+    }
+    Ok((key, nullable))
 }
 
 /// Exactly one statement, and it must be a query (SELECT / WITH / VALUES).
@@ -131,10 +175,20 @@ fn check_read_only(sql: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// Read the leading `--` comment block: `grain:` and `output: internal`
-/// lines are recognised; the other lines form the description.
-fn header(sql: &str) -> (Option<String>, String, bool) {
+/// What the leading comment block says.
+struct Header {
+    grain: Option<String>,
+    key: Option<String>,
+    description: String,
+    internal: bool,
+}
+
+/// Read the leading `--` comment block: `grain:`, `key:` and
+/// `output: internal` lines are recognised; the other lines form the
+/// description.
+fn header(sql: &str) -> Header {
     let mut grain = None;
+    let mut key = None;
     let mut internal = false;
     let mut description = Vec::new();
     for line in sql.lines().map(str::trim) {
@@ -147,6 +201,8 @@ fn header(sql: &str) -> (Option<String>, String, bool) {
         let comment = comment.trim();
         if let Some(g) = comment.strip_prefix("grain:") {
             grain = Some(g.trim().to_string());
+        } else if let Some(k) = comment.strip_prefix("key:") {
+            key = Some(k.trim().to_string());
         } else if let Some(o) = comment.strip_prefix("output:") {
             internal = o.trim() == "internal";
         } else if let Some(d) = comment.strip_prefix("description:") {
@@ -155,7 +211,12 @@ fn header(sql: &str) -> (Option<String>, String, bool) {
             description.push(comment.to_string());
         }
     }
-    (grain, description.join(" "), internal)
+    Header {
+        grain,
+        key,
+        description: description.join(" "),
+        internal,
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +235,32 @@ mod tests {
         assert_eq!(q.grain.as_deref(), Some("one row per user"));
         assert_eq!(q.description, "users and more");
         assert!(!q.internal);
+        assert!(q.key.is_empty());
+    }
+
+    #[test]
+    fn key_is_read_with_its_nullable_columns() {
+        let q = parse(
+            "t.sql",
+            "t.sql",
+            "-- grain: one row per conversion\n-- key: conversion, session_id, event_id?\nSELECT 1",
+            Origin::User,
+        )
+        .unwrap();
+        assert_eq!(q.key, ["conversion", "session_id", "event_id"]);
+        assert_eq!(q.nullable_key, ["event_id"]);
+        assert_eq!(q.description, "");
+        for bad in ["-- key: a,, b", "-- key: a, a", "-- key: a b"] {
+            let err = parse(
+                "t.sql",
+                "my/t.sql",
+                &format!("{bad}\nSELECT 1"),
+                Origin::User,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("my/t.sql") && err.contains("key"), "{err}");
+        }
     }
 
     #[test]
@@ -197,14 +284,24 @@ mod tests {
         assert!(parse("My Table.sql", "x", "SELECT 1", Origin::User).is_err());
     }
 
+    /// Every `.sql` file under `dir`, as paths relative to it with `/`.
+    fn sql_files_under(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                sql_files_under(&path, &format!("{prefix}{name}/"), out);
+            } else if name.ends_with(".sql") {
+                out.push(format!("{prefix}{name}"));
+            }
+        }
+    }
+
     #[test]
     fn bundled_list_matches_the_queries_folder() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
-        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
+        let mut on_disk = Vec::new();
+        sql_files_under(&dir, "", &mut on_disk);
         on_disk.sort();
         let listed: Vec<String> = bundled::BUNDLED
             .iter()
@@ -212,19 +309,40 @@ mod tests {
             .collect();
         assert_eq!(
             listed, on_disk,
-            "src/dag/bundled.rs must list every file in queries/"
+            "src/dag/bundled.rs must list every file under queries/, sorted"
         );
-        for (name, sql) in bundled::BUNDLED {
-            assert_eq!(*sql, std::fs::read_to_string(dir.join(name)).unwrap());
+        for (rel_path, sql) in bundled::BUNDLED {
+            assert_eq!(*sql, std::fs::read_to_string(dir.join(rel_path)).unwrap());
         }
     }
 
     #[test]
-    fn bundled_queries_parse() {
+    fn bundled_table_names_are_unique_across_folders() {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (rel_path, _) in bundled::BUNDLED {
+            let name = rel_path.rsplit('/').next().unwrap();
+            if let Some(other) = seen.insert(name, rel_path) {
+                panic!("queries/{other} and queries/{rel_path} both make table `{name}`");
+            }
+        }
+    }
+
+    #[test]
+    fn bundled_queries_parse_with_grain_and_key() {
         let files = load(&[] as &[&Path]).unwrap();
-        assert!(files.iter().any(|q| q.name == "sessions"));
+        assert_eq!(files.len(), bundled::BUNDLED.len());
+        let sessions = files.iter().find(|q| q.name == "sessions").unwrap();
+        assert_eq!(sessions.path, "queries/sessions/sessions.sql (bundled)");
         for q in &files {
             assert!(q.grain.is_some(), "{} has no grain header", q.path);
+            assert!(!q.key.is_empty(), "{} has no key header", q.path);
+            // intermediates live in internal/, published tables in a topic
+            assert_eq!(
+                q.internal,
+                q.path.starts_with("queries/internal/"),
+                "{}: `output: internal` and the internal/ folder disagree",
+                q.path
+            );
         }
     }
 }

@@ -15,6 +15,7 @@ use datafusion::prelude::SessionContext;
 /// Register every microconv function into `ctx`.
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
+    ctx.register_udf(time::seconds_between_udf());
     ctx.register_udaf(funnel::window_funnel_udaf());
     ctx.register_udaf(funnel::window_funnel_times_udaf());
     ctx.register_udf(funnel::wilson::proportion_ci_low_udf());
@@ -24,4 +25,5 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udaf(ordered_agg::array_agg_by_udaf());
     clv::register(ctx);
     stats::register(ctx);
+    stats::two_proportion::register(ctx);
 }

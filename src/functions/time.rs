@@ -1,16 +1,25 @@
-//! `parse_event_time(text)`: lenient ISO-8601 parsing into a UTC timestamp.
-//! Returns NULL (never an error) for text it cannot read, so the input layer
-//! can quarantine those rows with a reason instead of failing the run.
+//! Time functions callable from SQL.
+//!
+//! - `parse_event_time(text)`: lenient ISO-8601 parsing into a UTC timestamp.
+//!   Returns NULL (never an error) for text it cannot read, so the input
+//!   layer can quarantine those rows with a reason instead of failing the run.
+//! - `seconds_between(start, end)`: `end - start` in seconds (double), NULL
+//!   when either is NULL. The difference is taken in whole microseconds and
+//!   then divided by 10^6, so it is exactly what
+//!   `(CAST(end AS BIGINT) - CAST(start AS BIGINT)) / 1e6` gives on
+//!   microsecond timestamps, without the unit arithmetic in every query.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, TimestampMicrosecondArray};
+use datafusion::arrow::compute::try_binary;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimestampMicrosecondType};
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
-    Volatility,
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TypeSignature, Volatility,
 };
 
 use crate::schema::{timestamp_type, UTC};
@@ -125,9 +134,93 @@ impl ScalarUDFImpl for ParseEventTime {
     }
 }
 
+/// `seconds_between(start, end)`: see the module documentation.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct SecondsBetween {
+    signature: Signature,
+}
+
+pub fn seconds_between_udf() -> ScalarUDF {
+    ScalarUDF::from(SecondsBetween {
+        signature: Signature::user_defined(Volatility::Immutable),
+    })
+}
+
+/// `end - start` in seconds, from microseconds since the epoch; `None` when
+/// the difference does not fit in 64 bits.
+pub fn seconds_between(start: i64, end: i64) -> Option<f64> {
+    end.checked_sub(start).map(|us| us as f64 / 1e6)
+}
+
+impl ScalarUDFImpl for SecondsBetween {
+    fn name(&self) -> &str {
+        "seconds_between"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// Timestamps of any unit and time zone, dates and NULL become UTC
+    /// microsecond timestamps (the instant does not depend on the zone).
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if arg_types.len() != 2 {
+            return plan_err!(
+                "seconds_between takes 2 arguments (seconds_between(start, end)), got {}",
+                arg_types.len()
+            );
+        }
+        arg_types
+            .iter()
+            .zip(["start", "end"])
+            .map(|(t, arg)| match t {
+                DataType::Timestamp(_, _)
+                | DataType::Date32
+                | DataType::Date64
+                | DataType::Null => Ok(timestamp_type()),
+                other => plan_err!(
+                    "seconds_between: argument `{arg}` must be a timestamp or a date, got {other}"
+                ),
+            })
+            .collect()
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    /// NULL only where an argument can be NULL, as for the arithmetic it
+    /// replaces (so output schemas keep their nullability).
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let nullable = args.arg_fields.iter().any(|f| f.is_nullable());
+        Ok(Arc::new(Field::new(
+            self.name(),
+            DataType::Float64,
+            nullable,
+        )))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [start, end] = arrays.as_slice() else {
+            return exec_err!("seconds_between takes 2 arguments");
+        };
+        let start = start.as_primitive::<TimestampMicrosecondType>();
+        let end = end.as_primitive::<TimestampMicrosecondType>();
+        let seconds: Float64Array = try_binary(start, end, |s, e| {
+            seconds_between(s, e).ok_or_else(|| {
+                ArrowError::ComputeError(format!(
+                    "seconds_between: the difference between {s} and {e} microseconds overflows"
+                ))
+            })
+        })?;
+        Ok(ColumnarValue::Array(Arc::new(seconds)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_micros;
+    use super::{parse_micros, seconds_between};
 
     #[test]
     fn formats() {
@@ -145,5 +238,14 @@ mod tests {
         assert_eq!(parse_micros("2026-03-01"), Some(1_772_323_200_000_000));
         assert_eq!(parse_micros("yesterday"), None);
         assert_eq!(parse_micros("2026-02-30"), None);
+    }
+
+    #[test]
+    fn seconds_between_divides_whole_microseconds() {
+        assert_eq!(seconds_between(1_000_000, 3_500_000), Some(2.5));
+        assert_eq!(seconds_between(3_500_000, 1_000_000), Some(-2.5));
+        // one microsecond is 1e-6 s, the double nearest to 10^-6
+        assert_eq!(seconds_between(0, 1), Some(1e-6));
+        assert_eq!(seconds_between(i64::MIN, 1), None);
     }
 }

@@ -30,6 +30,7 @@
 pub mod aggregate;
 pub mod math;
 pub mod scalar;
+pub mod two_proportion;
 pub mod window;
 
 use datafusion::arrow::datatypes::Fields;

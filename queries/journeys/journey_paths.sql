@@ -1,0 +1,88 @@
+-- grain: one row per distinct channel path (collapsed, truncated), plus at most one '(other)' row
+-- key: path
+-- description: How many users took each channel path, how many of them
+-- converted, and their revenue. Paths are the journeys' collapsed channel
+-- paths; a path with more than $max_path_length channels keeps its first
+-- ceil(L/2) and last floor(L/2) channels around a '(...)' marker. The
+-- $max_paths paths with the most users get a row each (ties by path); the
+-- rest are summed into one '(other)' row, so the rows always add up to all
+-- users, converters and revenue.
+WITH entries AS (
+  SELECT
+    user_id,
+    channel,
+    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY touch_seq) AS k,
+    COUNT(*) OVER (PARTITION BY user_id) AS m
+  FROM journey_touchpoints
+  WHERE new_channel
+),
+labelled AS (
+  SELECT
+    user_id,
+    k,
+    m > $max_path_length AS truncated,
+    CASE
+      WHEN m <= $max_path_length THEN channel
+      WHEN k <= ($max_path_length + 1) / 2 THEN channel
+      WHEN k > m - $max_path_length / 2 THEN channel
+      WHEN k = ($max_path_length + 1) / 2 + 1 THEN '(...)'
+    END AS label
+  FROM entries
+),
+user_paths AS (
+  SELECT
+    user_id,
+    string_agg_by(label, ' > ', k) FILTER (WHERE label IS NOT NULL) AS path,
+    SUM(CASE WHEN label IS NOT NULL AND label <> '(...)' THEN 1 ELSE 0 END) AS path_length,
+    bool_or(truncated) AS truncated
+  FROM labelled
+  GROUP BY user_id
+),
+per_path AS (
+  SELECT
+    p.path,
+    MAX(p.path_length) AS path_length,
+    bool_or(p.truncated) AS truncated,
+    COUNT(*) AS users,
+    SUM(CASE WHEN j.converted THEN 1 ELSE 0 END) AS converters,
+    SUM(j.first_order_revenue) AS revenue,
+    SUM(j.total_revenue) AS total_revenue
+  FROM user_paths p
+  JOIN journeys j ON p.user_id = j.user_id
+  GROUP BY p.path
+),
+ranked AS (
+  SELECT *, ROW_NUMBER() OVER (ORDER BY users DESC, path) AS path_rank
+  FROM per_path
+),
+path_rows AS (
+  SELECT
+    CAST(path_rank AS BIGINT) AS path_rank, path, CAST(path_length AS BIGINT) AS path_length, truncated,
+    CAST(1 AS BIGINT) AS distinct_paths, users, converters, revenue, total_revenue
+  FROM ranked
+  WHERE path_rank <= $max_paths
+  UNION ALL
+  SELECT
+    CAST(NULL AS BIGINT), '(other)', CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN),
+    COUNT(*), SUM(users), SUM(converters), SUM(revenue), SUM(total_revenue)
+  FROM ranked
+  WHERE path_rank > $max_paths
+  HAVING COUNT(*) > 0
+),
+total AS (
+  SELECT COUNT(*) AS all_users FROM journeys
+)
+SELECT
+  r.path_rank,
+  r.path,
+  r.path_length,
+  r.truncated,
+  r.distinct_paths,
+  r.users,
+  r.converters,
+  CAST(r.converters AS DOUBLE) / r.users AS conversion_rate,
+  r.revenue,
+  r.total_revenue,
+  CAST(r.users AS DOUBLE) / t.all_users AS share_of_users
+FROM path_rows r
+CROSS JOIN total t
