@@ -36,11 +36,11 @@ pub fn source_tables() -> BTreeSet<String> {
 
 /// Load the queries and plan the DAG (bundled + user + builtin nodes).
 pub fn plan(ctx: &SessionContext, settings: &Settings, select: &[String]) -> Result<Vec<Node>> {
-    let queries = project::load(&settings.query_dirs)?;
+    let queries = query_file::load(&settings.query_dirs)?;
     let table_functions: BTreeSet<String> = ctx.state().table_functions().keys().cloned().collect();
-    let builtins = conversions::builtin_nodes()
+    let builtins = conversion_hits::builtin_nodes()
         .into_iter()
-        .chain(clv_after::builtin_nodes())
+        .chain(clv_activity_after_as_of::builtin_nodes())
         .collect();
     let nodes = dag::plan(queries, builtins, &source_tables(), &table_functions)?;
     dag::select(nodes, select)
@@ -150,10 +150,10 @@ pub async fn node_frame(
                 .map_err(failed)?;
             df.with_param_values(params.to_vec()).map_err(failed)
         }
-        NodeKind::Builtin { .. } if node.name == clv_after::TABLE => {
-            clv_after::build(ctx, settings, params).await
+        NodeKind::Builtin { .. } if node.name == clv_activity_after_as_of::TABLE => {
+            clv_activity_after_as_of::build(ctx, settings, params).await
         }
-        NodeKind::Builtin { .. } => conversions::build(ctx, &node.name, settings).await,
+        NodeKind::Builtin { .. } => conversion_hits::build(ctx, &node.name, settings).await,
     }
 }
 

@@ -53,8 +53,8 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, GroupsAccumulator, Signature, Volatility,
 };
 
-use super::algo::MAX_STEPS;
-use super::state::{FunnelAccumulator, FunnelGroups};
+use self::algo::MAX_STEPS;
+use self::state::{FunnelAccumulator, FunnelGroups};
 use crate::schema::{timestamp_type, UTC};
 
 /// What the function returns.

@@ -21,7 +21,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::stats::math;
+use crate::functions::stats::math;
 
 type Kernel = fn(&[f64]) -> std::result::Result<Option<f64>, String>;
 
