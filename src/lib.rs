@@ -18,6 +18,7 @@ pub mod peak_rss;
 pub mod pipeline;
 pub mod run;
 pub mod schema;
+pub mod shutdown;
 pub mod sink;
 
 pub use error::{Error, Result};
