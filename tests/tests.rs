@@ -9,4 +9,5 @@ mod funnel_parity;
 mod funnels;
 mod generate;
 mod lift;
+mod publish;
 mod slt;
