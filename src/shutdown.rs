@@ -11,12 +11,16 @@
 //! ```
 //!
 //! Losing the race drops the run's future, and with it the staging folder
-//! (removed by [`crate::sink::Staging`]'s destructor), DataFusion's spill
-//! files (its temporary directories are removed when the context is
-//! dropped) and the output lock. Publishing is synchronous, so a signal
-//! never lands in the middle of it: it is seen once the publish is done.
-//! `Error::Stopped` exits with the shell's code for the signal (128 + its
-//! number: 143, 130, 129).
+//! (removed by [`crate::sink::Staging`]'s destructor), the output lock and
+//! the `SessionContext`. DataFusion removes its spill directories when the
+//! last holder of its runtime lets go, which includes the query tasks it
+//! spawned: they are aborted when dropped but only freed by the Tokio
+//! runtime, so `main` must shut the runtime down (drop it, or
+//! `shutdown_timeout`) before `std::process::exit`, which runs no
+//! destructor. Publishing is synchronous, so a signal never lands in the
+//! middle of it: it is seen once the publish is done. `Error::Stopped`
+//! exits with the shell's code for the signal (128 + its number: 143, 130,
+//! 129).
 //!
 //! Handlers are installed by the first poll of [`signalled`] (or by
 //! [`Signals::install`]) and replace the default "terminate" action for the
