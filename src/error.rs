@@ -81,8 +81,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("output directory {path} is locked by another run (remove {path}/.lock if no run is active)")]
+    #[error("output directory {path} is in use by another microconv run (it holds the lock on {path}/.lock)")]
     Locked { path: PathBuf },
+    #[error("cannot move {from} to {to}")]
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot publish {path}: {message}")]
+    Publish { path: PathBuf, message: String },
+    #[error("stopped by {signal}; the outputs are as they were before the run")]
+    Stopped { signal: crate::shutdown::Signal },
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
     #[error(transparent)]
@@ -107,6 +118,7 @@ impl Error {
             | Error::Cycle { .. }
             | Error::UnknownSelect { .. } => 2,
             Error::Generate(crate::generate::GenerateError::InvalidOptions(_)) => 2,
+            Error::Stopped { signal } => signal.exit_code(),
             _ => 1,
         }
     }

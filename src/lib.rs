@@ -17,6 +17,7 @@ pub mod input;
 pub mod job;
 pub mod peak_rss;
 pub mod schema;
+pub mod shutdown;
 pub mod sink;
 
 pub use error::{Error, Result};

@@ -10,4 +10,5 @@ mod funnels;
 mod generate;
 mod grain;
 mod lift;
+mod publish;
 mod slt;

@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use super::{Job, NodeResult, Prepared};
 use crate::config::Settings;
 use crate::dag::{Node, NodeKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::input::{self, Discovery, InputCounts};
 use crate::sink::manifest::{self, Manifest, TableEntry};
-use crate::sink::{self, OutputLock, ParquetStore};
+use crate::sink::{self, OutputLock, ParquetStore, Staging, TablesNotRun};
 
 /// Options of one run that are not settings.
 #[derive(Debug, Clone)]
@@ -82,23 +82,20 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
         }));
     }
     let out = settings.out_dir.clone();
-    let _lock = OutputLock::acquire(&out)?;
+    let lock = OutputLock::acquire(&out)?;
     let run_id = format!(
         "{}-{}",
         started_at.format("%Y%m%dT%H%M%S%3fZ"),
         std::process::id()
     );
-    let staging = out.join(".staging").join(&run_id);
-    std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-    let result = execute(&job, &discovery, &staging).await;
+    let staging = Staging::create(&lock, &run_id)?;
+    let result = execute(&job, &discovery, staging.path()).await;
     let outcome = match result {
         Ok((prepared, results)) => finish(
             &job, &discovery, &staging, prepared, results, &run_id, started_at, opts, started,
         ),
         Err(e) => Err(e),
     };
-    let _ = std::fs::remove_dir_all(&staging);
-    let _ = std::fs::remove_dir(out.join(".staging"));
     outcome.map(Outcome::Ran)
 }
 
@@ -123,7 +120,7 @@ async fn execute(
 fn finish(
     job: &Job,
     discovery: &Discovery,
-    staging: &Path,
+    staging: &Staging,
     prepared: Prepared,
     results: Vec<NodeResult>,
     run_id: &str,
@@ -177,8 +174,6 @@ fn finish(
             tables.push(entry);
         }
     }
-    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
-    sink::publish(out, staging, &names, &as_of)?;
     let manifest = Manifest {
         microconv_version: env!("CARGO_PKG_VERSION"),
         run_id: run_id.to_string(),
@@ -196,7 +191,12 @@ fn finish(
         tables: tables.clone(),
         internal_tables: internal,
     };
-    let manifest_path = manifest.write(out)?;
+    let not_run = if opts.select.is_empty() {
+        TablesNotRun::Drop
+    } else {
+        TablesNotRun::Keep
+    };
+    let manifest_path = sink::publish(staging, &manifest, not_run)?;
     Ok(RunSummary {
         as_of,
         files: discovery.files.len(),

@@ -1,14 +1,13 @@
 //! The run manifest: what a run read, what it wrote, how long it took and
-//! with which config and queries. One JSON file per run, plus `latest.json`.
+//! with which config and queries. One JSON file per run, plus `latest.json`,
+//! both written by [`crate::sink::publish`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use serde::Serialize;
 
-use crate::error::Result;
 use crate::input::{InputCounts, InputFile};
-use crate::sink::write_atomic;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -93,13 +92,10 @@ pub fn columns(schema: &Schema) -> Vec<ColumnEntry> {
 }
 
 impl Manifest {
-    /// Write `_manifests/run-<as_of>-<run_id>.json` and `_manifests/latest.json`.
-    pub fn write(&self, out: &Path) -> Result<PathBuf> {
-        let dir = out.join("_manifests");
-        let json = serde_json::to_vec_pretty(self).expect("manifest serializes");
-        let path = dir.join(format!("run-{}-{}.json", self.as_of, self.run_id));
-        write_atomic(&path, &json)?;
-        write_atomic(&dir.join("latest.json"), &json)?;
-        Ok(path)
+    /// The manifest as JSON, as [`crate::sink::publish`] installs it as
+    /// `_manifests/run-<as_of>-<run_id>.json` and `_manifests/latest.json`
+    /// (with the tables it carries over, each marked `from_run`).
+    pub fn to_json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::to_value(self)
     }
 }
