@@ -22,9 +22,11 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(err) = runtime.block_on(microconv::cli::commands::dispatch(cli)) {
-        let code = err.exit_code();
+    let result = runtime.block_on(microconv::cli::commands::dispatch(cli));
+    // let aborted query tasks go, so DataFusion removes its spill files
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    if let Err(err) = result {
         eprintln!("error: {}", microconv::error::chain(&err));
-        std::process::exit(code);
+        std::process::exit(err.exit_code());
     }
 }

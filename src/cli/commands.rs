@@ -25,7 +25,12 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 dry_run: args.dry_run,
                 ..Default::default()
             };
-            match nightly::run(settings, &opts).await? {
+            // a signal drops the run: its staging, lock and session go with it
+            let outcome = tokio::select! {
+                result = nightly::run(settings, &opts) => result?,
+                signal = crate::shutdown::signalled() => return Err(Error::Stopped { signal }),
+            };
+            match outcome {
                 Outcome::Ran(summary) => print(&report::run_summary(&summary)),
                 Outcome::Planned(plan) => print(&report::plan(&plan)),
             }
