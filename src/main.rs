@@ -1,5 +1,6 @@
 //! The `microconv` binary: parse, dispatch, map errors to exit codes
-//! (0 ok, 1 run failed, 2 usage or config error) with the cause chain.
+//! (0 ok, 1 run failed, 2 usage, config or query-file error, 128 + n when
+//! stopped by signal n) with the cause chain.
 
 use clap::Parser;
 
