@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{stderr, Project};
+use crate::support::{assert_ok, Project};
 
 /// table -> [(column, type)] parsed from the markdown.
 fn documented() -> BTreeMap<String, Vec<(String, String)>> {
@@ -30,12 +30,8 @@ fn documented() -> BTreeMap<String, Vec<(String, String)>> {
 #[test]
 fn docs_match_the_output_schemas() {
     let p = Project::new();
-    let o = p.run(&["run"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path("out/_manifests/latest.json")).unwrap(),
-    )
-    .unwrap();
+    assert_ok(&p.run(&["run"]));
+    let m = p.manifest();
     let docs = documented();
     let mut real: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for t in m["tables"].as_array().unwrap() {

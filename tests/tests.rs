@@ -3,10 +3,10 @@
 mod attribution;
 mod cli;
 mod clv;
-mod common;
 mod docs;
 mod funnel_parity;
 mod funnels;
 mod generate;
 mod lift;
 mod slt;
+mod support;
