@@ -283,7 +283,8 @@ fn writing_sql_is_refused() {
     let p = Project::new();
     std::fs::write(p.path("my_queries/evil.sql"), "DROP TABLE sessions").unwrap();
     let o = p.run(&["run", "--queries", "my_queries"]);
-    assert_eq!(o.status.code(), Some(1));
+    // a query file the user must fix: exit 2, like a config error
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("evil.sql"), "{}", stderr(&o));
 }
 
