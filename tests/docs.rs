@@ -1,5 +1,6 @@
-//! The output documentation (`docs/tables.md`) matches the real schemas of
-//! a run: same tables, same columns in the same order, same types.
+//! The documentation matches what it describes: `docs/tables.md` the real
+//! schemas of a run (same tables, same columns in the same order, same
+//! types), and the README's test command the one CI runs.
 
 use std::collections::BTreeMap;
 
@@ -63,4 +64,24 @@ fn docs_match_the_output_schemas() {
             "docs/tables.md documents `{table}`, which the run does not write"
         );
     }
+}
+
+/// The README's Quick start runs the tests the way CI does.
+#[test]
+fn readme_test_command_is_what_ci_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let ci: Vec<&str> = ci.lines().filter(|l| l.starts_with("cargo test")).collect();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let quick_start = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Quick start"))
+        .expect("README has a Quick start");
+    let readme: Vec<&str> = quick_start
+        .lines()
+        .filter(|l| l.starts_with("cargo test"))
+        .map(|l| l.split(" #").next().unwrap().trim_end())
+        .collect();
+    assert_eq!(ci.len(), 1, ".ci/run runs one test command: {ci:?}");
+    assert_eq!(readme, ci, "README Quick start vs .ci/run");
 }
