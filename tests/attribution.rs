@@ -9,34 +9,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Float64Type;
 use datafusion::prelude::SessionContext;
 use microconv::config::Settings;
-use microconv::generate::{generate, read_ground_truth, GenerateOptions, GroundTruth};
 use microconv::job::Job;
-use tempfile::TempDir;
 
-use crate::common::run_in_memory;
-
-const PURCHASE: &str = r#"
-[[conversions]]
-name = "purchase"
-kind = "macro"
-when = "event_name = 'purchase'"
-value = "revenue"
-"#;
+use crate::support::{collect, generated, run_in_memory, Generated, PURCHASE};
 
 /// Generate `users` users over `days` days with `seed`, in two files.
-fn generated(users: u64, days: u32, seed: u64) -> (TempDir, GroundTruth) {
-    let dir = TempDir::new().expect("tempdir");
-    let mut options = GenerateOptions::new(users, days, seed, dir.path());
+fn two_files(users: u64, days: u32, seed: u64) -> Generated {
     // One small file currently trips the input layer (`input_file_name()
     // ... cannot be evaluated directly`, reported); two files read fine.
-    options.files = 2;
-    generate(&options).expect("generate");
-    let truth = read_ground_truth(&dir.path().join("ground_truth.json")).expect("truth");
-    (dir, truth)
+    generated(users, days, seed, 2)
 }
 
 /// Run every query over the events in `dir` with `extra` config appended.
@@ -47,15 +32,6 @@ async fn run_job(dir: &Path, extra: &str) -> Job {
     );
     let settings = Settings::from_toml(&text).expect("settings");
     run_in_memory(settings).await.expect("job")
-}
-
-async fn collect(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
-    ctx.sql(sql)
-        .await
-        .expect("plan")
-        .collect()
-        .await
-        .expect("run")
 }
 
 /// model -> (credited conversions, credited revenue), from `table`.
@@ -133,12 +109,13 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
 /// per buyer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_model_credits_the_planted_purchases_and_revenue() {
-    let (dir, truth) = generated(4_000, 60, 3);
+    let data = two_files(4_000, 60, 3);
+    let truth = &data.truth;
     let purchases = truth.counts.purchases as f64;
     let revenue = truth.counts.revenue;
     assert!(truth.counts.buyers > 50, "too few buyers to test");
 
-    let job = run_job(dir.path(), "").await;
+    let job = run_job(&data.events, "").await;
     let per_conversion = collect(
         job.context(),
         "SELECT model, COUNT(DISTINCT conversion_id), SUM(credit) FROM attribution GROUP BY model",
@@ -164,7 +141,7 @@ async fn every_model_credits_the_planted_purchases_and_revenue() {
     assert_totals(&channel_level, purchases, revenue, "all purchases");
 
     // first purchases only: one per buyer, with their first-order revenue
-    let job = run_job(dir.path(), "[attribution]\nconversions = \"first\"\n").await;
+    let job = run_job(&data.events, "[attribution]\nconversions = \"first\"\n").await;
     let first_revenue = collect(
         job.context(),
         "SELECT CAST(SUM(first_order_revenue) AS DOUBLE) FROM journeys",
@@ -193,8 +170,9 @@ async fn every_model_credits_the_planted_purchases_and_revenue() {
 /// planted volume of buyers (acquisition share x expected conversion rate).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markov_ranks_the_strongest_planted_channel_first() {
-    let (dir, truth) = generated(20_000, 120, 5);
-    let job = run_job(dir.path(), "[attribution]\nconversions = \"first\"\n").await;
+    let data = two_files(20_000, 120, 5);
+    let truth = &data.truth;
+    let job = run_job(&data.events, "[attribution]\nconversions = \"first\"\n").await;
     let batches = collect(
         job.context(),
         "SELECT channel, removal_effect, credited_conversions FROM markov_attribution \

@@ -1,10 +1,11 @@
-//! The output documentation (`docs/tables.md`) matches the real schemas of
-//! a run: same tables, same columns in the same order, same types; and the
-//! key and query file it names for each table are the bundled query's.
+//! The documentation matches what it describes: `docs/tables.md` the real
+//! schemas of a run (same tables, same columns in the same order, same
+//! types) and, for each table, the key and query file of its bundled query;
+//! and the README's test command the one CI runs.
 
 use std::collections::BTreeMap;
 
-use crate::common::{stderr, Project};
+use crate::support::{assert_ok, Project};
 
 /// table -> [(column, type)] parsed from the markdown.
 fn documented() -> BTreeMap<String, Vec<(String, String)>> {
@@ -31,12 +32,8 @@ fn documented() -> BTreeMap<String, Vec<(String, String)>> {
 #[test]
 fn docs_match_the_output_schemas() {
     let p = Project::new();
-    let o = p.run(&["run"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(p.path("out/_manifests/latest.json")).unwrap(),
-    )
-    .unwrap();
+    assert_ok(&p.run(&["run"]));
+    let m = p.manifest();
     let docs = documented();
     let mut real: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for t in m["tables"].as_array().unwrap() {
@@ -118,4 +115,24 @@ fn documented_keys_and_query_files_are_the_bundled_queries() {
         "docs/tables.md has Key lines for tables no bundled query publishes: {:?}",
         documented.keys()
     );
+}
+
+/// The README's Quick start runs the tests the way CI does.
+#[test]
+fn readme_test_command_is_what_ci_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let ci: Vec<&str> = ci.lines().filter(|l| l.starts_with("cargo test")).collect();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let quick_start = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Quick start"))
+        .expect("README has a Quick start");
+    let readme: Vec<&str> = quick_start
+        .lines()
+        .filter(|l| l.starts_with("cargo test"))
+        .map(|l| l.split(" #").next().unwrap().trim_end())
+        .collect();
+    assert_eq!(ci.len(), 1, ".ci/run runs one test command: {ci:?}");
+    assert_eq!(readme, ci, "README Quick start vs .ci/run");
 }

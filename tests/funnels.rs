@@ -4,14 +4,14 @@
 
 use std::path::Path;
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::prelude::SessionContext;
 use microconv::cli::CommonArgs;
 use microconv::config::Settings;
-use microconv::generate::{generate, read_ground_truth, GenerateOptions};
 use microconv::job::nightly::{Outcome, RunOptions};
+
+use crate::support::{collect, generated, published, text};
 
 /// The generator's funnel (product_view → add_to_cart → begin_checkout →
 /// purchase, user level, ordered, 7 days), broken down by channel and device.
@@ -53,43 +53,25 @@ async fn run(events: &Path, out: &Path, select: &[&str]) -> SessionContext {
         select: select.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };
-    let Outcome::Ran(summary) = microconv::job::nightly::run(settings, &opts).await.unwrap() else {
+    let Outcome::Ran(_) = microconv::job::nightly::run(settings, &opts).await.unwrap() else {
         panic!("not a dry run");
     };
-    let ctx = SessionContext::new();
-    for table in select {
-        let dir = out.join(table).join(format!("as_of={}", summary.as_of));
-        ctx.register_parquet(*table, dir.to_str().unwrap(), ParquetReadOptions::default())
-            .await
-            .unwrap();
-    }
-    ctx
-}
-
-async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
-    ctx.sql(sql).await.unwrap().collect().await.unwrap()
-}
-
-fn text(batch: &RecordBatch, column: usize, row: usize) -> String {
-    let c = cast(batch.column(column), &DataType::Utf8).unwrap();
-    c.as_string::<i32>().value(row).to_string()
+    published(out, select).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn friction_points_names_the_planted_bottleneck() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    generate(&GenerateOptions::new(4_000, 60, 11, &data)).unwrap();
-    let truth = read_ground_truth(&data.join("ground_truth.json")).unwrap();
+    let data = generated(4_000, 60, 11, 1);
+    let truth = &data.truth;
     let ctx = run(
-        &data,
-        &dir.path().join("out"),
+        &data.events,
+        &data.dir.path().join("out"),
         &["friction_points", "funnel_steps"],
     )
     .await;
 
     // Users reaching each step, as the generator tallied them while writing.
-    let steps = query(
+    let steps = collect(
         &ctx,
         "SELECT users FROM funnel_steps WHERE funnel = 'checkout' AND breakdown = '(all)' ORDER BY step",
     )
@@ -101,14 +83,17 @@ async fn friction_points_names_the_planted_bottleneck() {
         .collect();
     assert_eq!(users, truth.funnel.step_users);
 
-    let worst = query(
+    let worst = collect(
         &ctx,
         "SELECT from_conversion, to_conversion FROM friction_points \
          WHERE funnel = 'checkout' AND breakdown = '(all)'",
     )
     .await;
     assert_eq!(worst.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
-    let (from, to) = (text(&worst[0], 0, 0), text(&worst[0], 1, 0));
+    let (from, to) = (
+        text(&worst[0], "from_conversion", 0),
+        text(&worst[0], "to_conversion", 0),
+    );
     let planted = &truth.funnel.bottleneck;
     assert_eq!(
         (from.as_str(), to.as_str()),

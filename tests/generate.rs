@@ -666,9 +666,14 @@ fn tiny_runs_still_work() {
 }
 
 /// The planted truths at 10× the size of the main set (about 4M rows).
+/// Outside both tiers: it runs only with `MICROCONV_LARGE_TESTS=1`, meant
+/// for a release build (`cargo test --release large_run`).
 #[test]
-#[ignore = "large: run with --ignored in release"]
 fn large_run_keeps_planted_truths() {
+    if std::env::var_os("MICROCONV_LARGE_TESTS").is_none_or(|v| v != "1") {
+        eprintln!("skipped: set MICROCONV_LARGE_TESTS=1 to run (4M rows; use --release)");
+        return;
+    }
     let dir = TempDir::new().expect("tempdir");
     let mut opts = options(300_000, 365, 1, dir.path());
     opts.files = 4;

@@ -9,12 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use microconv::generate::read_ground_truth;
 
-use crate::common::{stderr, stdout};
+use crate::support::{assert_ok, collect, f64_at, i64_at, microconv, published, text, PURCHASE};
 
 /// The SQL `when` of each planted micro conversion (the truth gives SQL for
 /// event conditions and prose for the dwell one).
@@ -29,34 +26,6 @@ fn when_of(name: &str, definition: &str) -> String {
         "event_name = 'product_view' AND dwell_seconds >= 180".into()
     } else {
         panic!("no SQL for planted micro `{name}`: {definition}")
-    }
-}
-
-async fn rows(ctx: &SessionContext, out: &Path, table: &str, sql: &str) -> Vec<RecordBatch> {
-    let dir = out.join(table);
-    ctx.register_parquet(table, dir.to_str().unwrap(), ParquetReadOptions::default())
-        .await
-        .unwrap();
-    ctx.sql(sql).await.unwrap().collect().await.unwrap()
-}
-
-fn f64_at(b: &RecordBatch, col: &str, row: usize) -> Option<f64> {
-    let a = b.column_by_name(col).unwrap().as_primitive::<Float64Type>();
-    (!a.is_null(row)).then(|| a.value(row))
-}
-
-fn i64_at(b: &RecordBatch, col: &str, row: usize) -> i64 {
-    b.column_by_name(col)
-        .unwrap()
-        .as_primitive::<Int64Type>()
-        .value(row)
-}
-
-fn str_at(b: &RecordBatch, col: &str, row: usize) -> String {
-    let a = b.column_by_name(col).unwrap();
-    match a.as_string_view_opt() {
-        Some(v) => v.value(row).to_string(),
-        None => a.as_string::<i32>().value(row).to_string(),
     }
 }
 
@@ -76,32 +45,28 @@ async fn planted_effects_are_recovered_from_the_sample() {
             when_of(&e.name, &e.definition)
         ));
     }
-    config.push_str(
-        "[[conversions]]\nname = \"purchase\"\nkind = \"macro\"\nwhen = \"event_name = 'purchase'\"\nvalue = \"revenue\"\n",
-    );
+    config.push_str(PURCHASE);
     std::fs::write(dir.path().join("microconv.toml"), &config).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_microconv"))
-        .args(["run", "--out", "out"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
-    let out = dir.path().join("out");
-    let ctx = SessionContext::new();
+    assert_ok(&microconv(dir.path(), &["run", "--out", "out"]));
+    let ctx = published(
+        &dir.path().join("out"),
+        &[
+            "micro_conversion_lift",
+            "micro_conversion_lift_adjusted",
+            "experiments",
+        ],
+    )
+    .await;
 
-    let lift = rows(
+    let lift = collect(
         &ctx,
-        &out,
-        "micro_conversion_lift",
         "SELECT micro_conversion, exposed_users, exposed_converters, unexposed_users, unexposed_converters,
            risk_ratio, lift_lower + 1 AS lower, lift_upper + 1 AS upper, q_value
          FROM micro_conversion_lift",
     )
     .await;
-    let adjusted = rows(
+    let adjusted = collect(
         &ctx,
-        &out,
-        "micro_conversion_lift_adjusted",
         "SELECT micro_conversion, adjusted_risk_ratio, adjusted_lower, adjusted_upper
          FROM micro_conversion_lift_adjusted",
     )
@@ -110,7 +75,7 @@ async fn planted_effects_are_recovered_from_the_sample() {
     for b in &lift {
         for r in 0..b.num_rows() {
             crude.insert(
-                str_at(b, "micro_conversion", r),
+                text(b, "micro_conversion", r),
                 (
                     i64_at(b, "exposed_users", r),
                     i64_at(b, "exposed_converters", r),
@@ -128,7 +93,7 @@ async fn planted_effects_are_recovered_from_the_sample() {
     for b in &adjusted {
         for r in 0..b.num_rows() {
             adj.insert(
-                str_at(b, "micro_conversion", r),
+                text(b, "micro_conversion", r),
                 (
                     f64_at(b, "adjusted_risk_ratio", r).unwrap(),
                     f64_at(b, "adjusted_lower", r).unwrap(),
@@ -206,10 +171,8 @@ async fn planted_effects_are_recovered_from_the_sample() {
     );
 
     let x = &truth.experiment;
-    let exp = rows(
+    let exp = collect(
         &ctx,
-        &out,
-        "experiments",
         &format!(
             "SELECT variant, users, multi_variant_users, relative_lift, lift_lower, lift_upper, p_value
              FROM experiments WHERE experiment = '{}' AND conversion = '{}' ORDER BY variant",
@@ -219,7 +182,7 @@ async fn planted_effects_are_recovered_from_the_sample() {
     .await;
     let b = &exp[0];
     assert_eq!(b.num_rows(), 2);
-    assert_eq!(str_at(b, "variant", 0), "control");
+    assert_eq!(text(b, "variant", 0), "control");
     assert_eq!(i64_at(b, "users", 0), x.users_control as i64);
     assert_eq!(i64_at(b, "users", 1), x.users_treatment as i64);
     assert_eq!(i64_at(b, "multi_variant_users", 1), 0);

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use microconv::sink::{FAULT_ENV, JOURNAL, RUN_ID_KEY};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::common::{stderr, Project};
+use crate::support::{stderr, Project};
 
 const AS_OF: &str = "2026-03-02";
 

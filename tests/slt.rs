@@ -1,12 +1,18 @@
 //! Runs every `tests/slt/*.slt` file with sqllogictest against microconv's
-//! own SessionContext (all functions registered). Two directives drive the
-//! job from inside a file:
+//! own SessionContext (all functions registered), one test per file, like
+//! DataFusion's runner: column types are checked as well as values, and every
+//! failing record of a file is reported, not only the first.
+//!
+//! Two directives drive the job from inside a file:
 //!
 //! - a statement whose SQL starts with `-- microconv:config` sets the config
 //!   (the TOML follows on the next lines; no blank lines);
 //! - `-- microconv:run [as_of=YYYY-MM-DD]` maps table `raw_events` through
 //!   the real input layer and runs every query (results kept in memory), so
 //!   `events`, `rejected_events` and every query table can then be queried.
+//!
+//! `MICROCONV_SLT_COMPLETE=1 cargo test --test tests slt` rewrites the files'
+//! expected types and rows with what the engine returns (review the diff).
 
 use std::path::{Path, PathBuf};
 
@@ -19,12 +25,108 @@ use microconv::config::Settings;
 use microconv::input;
 use microconv::job::Job;
 use microconv::sink::MemoryStore;
-use sqllogictest::{DBOutput, DefaultColumnType};
+use sqllogictest::{
+    default_normalizer, default_validator, strict_column_validator, DBOutput, Record, Runner,
+};
+
+/// The environment variable that turns the tests into `--complete` mode.
+const COMPLETE: &str = "MICROCONV_SLT_COMPLETE";
+
+/// One test per `.slt` file (file names are Rust identifiers). A file
+/// missing here fails `every_slt_file_has_a_test`.
+macro_rules! slt_files {
+    ($($name:ident),* $(,)?) => {
+        const FILES: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                run_file(stringify!($name)).await;
+            }
+        )*
+    };
+}
+
+slt_files!(
+    attribution,
+    audiences,
+    clv_functions,
+    clv_pipeline,
+    clv_rfm,
+    experiments,
+    foundation,
+    funnel_friction,
+    funnel_function,
+    funnels,
+    lift,
+    markov,
+    ordered_agg,
+    path_edges,
+    stats,
+);
+
+/// The column type letters of DataFusion's sqllogictest files: B boolean,
+/// D date or time of day, I integer, P timestamp, R float or decimal,
+/// T text, `?` anything else (lists, structs, intervals...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnType {
+    Boolean,
+    DateTime,
+    Integer,
+    Timestamp,
+    Float,
+    Text,
+    Another,
+}
+
+impl sqllogictest::ColumnType for ColumnType {
+    fn from_char(value: char) -> Option<Self> {
+        Some(match value {
+            'B' => Self::Boolean,
+            'D' => Self::DateTime,
+            'I' => Self::Integer,
+            'P' => Self::Timestamp,
+            'R' => Self::Float,
+            'T' => Self::Text,
+            _ => Self::Another,
+        })
+    }
+
+    fn to_char(&self) -> char {
+        match self {
+            Self::Boolean => 'B',
+            Self::DateTime => 'D',
+            Self::Integer => 'I',
+            Self::Timestamp => 'P',
+            Self::Float => 'R',
+            Self::Text => 'T',
+            Self::Another => '?',
+        }
+    }
+}
+
+fn column_type(data_type: &DataType) -> ColumnType {
+    use DataType::*;
+    match data_type {
+        Boolean => ColumnType::Boolean,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => ColumnType::Integer,
+        Float16 | Float32 | Float64 | Decimal32(..) | Decimal64(..) | Decimal128(..)
+        | Decimal256(..) => ColumnType::Float,
+        Utf8 | LargeUtf8 | Utf8View => ColumnType::Text,
+        Dictionary(_, value) => match column_type(value) {
+            ColumnType::Text => ColumnType::Text,
+            _ => ColumnType::Another,
+        },
+        Date32 | Date64 | Time32(_) | Time64(_) => ColumnType::DateTime,
+        Timestamp(..) => ColumnType::Timestamp,
+        _ => ColumnType::Another,
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SltError(String);
 
+/// An error with its cause chain (which query failed, and why).
 fn err(e: impl std::error::Error) -> SltError {
     let mut message = e.to_string();
     let mut source = e.source();
@@ -33,17 +135,6 @@ fn err(e: impl std::error::Error) -> SltError {
         source = s.source();
     }
     SltError(message)
-}
-
-/// A microconv error with its cause chain (which query failed, and why).
-fn err_chain(e: microconv::Error) -> SltError {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    SltError(text)
 }
 
 /// The job whose session the statements of a file run in. Tables a file
@@ -79,7 +170,7 @@ impl Db {
             .table_provider("raw_events")
             .await
             .map_err(err)?;
-        let job = Job::new(settings_from(&self.config, as_of)?, &[]).map_err(err_chain)?;
+        let job = Job::new(settings_from(&self.config, as_of)?, &[]).map_err(err)?;
         let ctx = job.context();
         ctx.register_table("raw_events", raw).map_err(err)?;
         let mapped = input::map::map_source(
@@ -89,8 +180,8 @@ impl Db {
             &job.settings().input,
         )
         .map_err(err)?;
-        let prepared = job.prepare(mapped, &MemoryStore).await.map_err(err_chain)?;
-        job.run(&prepared, &MemoryStore).await.map_err(err_chain)?;
+        let prepared = job.prepare(mapped, &MemoryStore).await.map_err(err)?;
+        job.run(&prepared, &MemoryStore).await.map_err(err)?;
         self.job = job;
         Ok(())
     }
@@ -158,13 +249,13 @@ fn rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, SltError> {
 #[async_trait]
 impl sqllogictest::AsyncDB for Db {
     type Error = SltError;
-    type ColumnType = DefaultColumnType;
+    type ColumnType = ColumnType;
 
-    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<ColumnType>, SltError> {
         let trimmed = sql.trim_start();
         if let Some(rest) = trimmed.strip_prefix("-- microconv:config") {
             self.config = rest.to_string();
-            self.job = Job::new(settings_from(rest, None)?, &[]).map_err(err_chain)?;
+            self.job = Job::new(settings_from(rest, None)?, &[]).map_err(err)?;
             return Ok(DBOutput::StatementComplete(0));
         }
         if let Some(rest) = trimmed.strip_prefix("-- microconv:run") {
@@ -176,24 +267,28 @@ impl sqllogictest::AsyncDB for Db {
             return Ok(DBOutput::StatementComplete(0));
         }
         let df = self.job.context().sql(sql).await.map_err(err)?;
-        let is_query = {
-            let first = trimmed
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_uppercase();
-            matches!(
-                first.as_str(),
-                "SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "SHOW" | "("
-            )
-        };
+        let first = trimmed
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let is_query = matches!(
+            first.as_str(),
+            "SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "SHOW" | "("
+        );
+        // Types come from the plan's schema, so an empty result has them too.
+        let types = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| column_type(f.data_type()))
+            .collect();
         let batches = df.collect().await.map_err(err)?;
         if !is_query {
             return Ok(DBOutput::StatementComplete(0));
         }
-        let width = batches.first().map(|b| b.num_columns()).unwrap_or(0);
         Ok(DBOutput::Rows {
-            types: vec![DefaultColumnType::Any; width],
+            types,
             rows: rows(&batches)?,
         })
     }
@@ -209,32 +304,69 @@ impl sqllogictest::AsyncDB for Db {
     }
 }
 
-fn slt_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/slt exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
-        .collect();
-    files.sort();
-    files
+fn slt_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sql_logic_tests() {
-    let files = slt_files();
-    assert!(!files.is_empty(), "no .slt files found");
+/// Run one file (or, in complete mode, rewrite its expectations) and fail
+/// with every record that did not pass.
+async fn run_file(name: &str) {
+    let path = slt_dir().join(format!("{name}.slt"));
+    let mut runner = Runner::new(|| async { Db::new() });
+    runner.with_column_validator(strict_column_validator);
+    if std::env::var_os(COMPLETE).is_some_and(|v| v != "0" && !v.is_empty()) {
+        runner
+            .update_test_file(
+                &path,
+                " ",
+                default_validator,
+                default_normalizer,
+                strict_column_validator,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("{}: expectations rewritten", path.display());
+        return;
+    }
+    let records =
+        sqllogictest::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut failures = Vec::new();
-    for file in &files {
-        let mut runner = sqllogictest::Runner::new(|| async { Db::new() });
-        if let Err(e) = runner.run_file_async(file).await {
-            failures.push(format!("{}: {e}", file.display()));
+    for record in records {
+        if let Record::Halt { .. } = record {
+            break;
+        }
+        if let Err(e) = runner.run_async(record).await {
+            failures.push(e.display(false).to_string());
         }
     }
     assert!(
         failures.is_empty(),
-        "{} slt file(s) failed:\n{}",
+        "{} record(s) of {} failed:\n\n{}",
         failures.len(),
+        path.display(),
         failures.join("\n\n")
+    );
+}
+
+/// Every `.slt` file is run: a new file needs its name in `slt_files!`.
+#[test]
+fn every_slt_file_has_a_test() {
+    let on_disk: Vec<String> = std::fs::read_dir(slt_dir())
+        .expect("tests/slt exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let missing: Vec<&String> = on_disk
+        .iter()
+        .filter(|f| !FILES.contains(&f.as_str()))
+        .collect();
+    let gone: Vec<&&str> = FILES
+        .iter()
+        .filter(|f| !on_disk.iter().any(|d| d == *f))
+        .collect();
+    assert!(
+        missing.is_empty() && gone.is_empty(),
+        "slt_files! in tests/slt.rs: add {missing:?}, remove {gone:?}"
     );
 }

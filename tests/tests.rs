@@ -3,7 +3,6 @@
 mod attribution;
 mod cli;
 mod clv;
-mod common;
 mod docs;
 mod funnel_parity;
 mod funnels;
@@ -12,3 +11,4 @@ mod grain;
 mod lift;
 mod publish;
 mod slt;
+mod support;

@@ -1,18 +1,19 @@
-//! Shared helpers: a small hand-made events Parquet file, a temp project
-//! with a config, and a runner for the real binary.
+//! Test inputs: a small hand-made events Parquet file whose every answer is
+//! worked out by hand, its config, and data sets made by `microconv
+//! generate` with the truths it planted.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use microconv::config::Settings;
-use microconv::job::Job;
-use microconv::sink::MemoryStore;
+use microconv::generate::{
+    generate, read_ground_truth, GenerateOptions, GenerateReport, GroundTruth,
+};
 use parquet::arrow::ArrowWriter;
+use tempfile::TempDir;
 
 /// One event of the fixture: (event_id, user_id, micros, event_name, page, revenue, medium).
 type Row = (
@@ -166,96 +167,38 @@ value = "revenue"
 dir = "out"
 "#;
 
-/// A temp project: `microconv.toml`, `events/part-0.parquet`, `my_queries/`.
-pub struct Project {
-    pub dir: tempfile::TempDir,
+/// The purchase as the macro conversion, valued by `revenue`: the config
+/// the generated-data tests append to theirs.
+pub const PURCHASE: &str = r#"
+[[conversions]]
+name = "purchase"
+kind = "macro"
+when = "event_name = 'purchase'"
+value = "revenue"
+"#;
+
+/// A data set from `microconv generate`: the events (and
+/// `ground_truth.json`) in `events`, inside a temp dir that tests can also
+/// use for a config and outputs.
+pub struct Generated {
+    pub dir: TempDir,
+    pub events: PathBuf,
+    pub truth: GroundTruth,
+    pub report: GenerateReport,
 }
 
-impl Project {
-    pub fn new() -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("microconv.toml"), CONFIG).unwrap();
-        write_events(&dir.path().join("events/part-0.parquet"), &fixture_rows());
-        std::fs::create_dir_all(dir.path().join("my_queries")).unwrap();
-        Project { dir }
+/// Generate `users` users over `days` days with `seed` into `files` files.
+pub fn generated(users: u64, days: u32, seed: u64, files: usize) -> Generated {
+    let dir = TempDir::new().expect("tempdir");
+    let events = dir.path().join("events");
+    let mut options = GenerateOptions::new(users, days, seed, &events);
+    options.files = files;
+    let report = generate(&options).expect("generate");
+    let truth = read_ground_truth(&report.ground_truth).expect("ground truth");
+    Generated {
+        dir,
+        events,
+        truth,
+        report,
     }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// Run the binary in the project directory.
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_microconv"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("MICROCONV_OUT")
-            .env_remove("MICROCONV_CONFIG")
-            .output()
-            .unwrap()
-    }
-
-    /// Every file under `out/` with its bytes (the manifests and lock excluded).
-    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut files = Vec::new();
-        walk(&self.path("out"), &mut files);
-        files.retain(|(p, _)| !p.to_string_lossy().contains("_manifests"));
-        files.sort();
-        files
-    }
-}
-
-fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push((p.clone(), std::fs::read(&p).unwrap()));
-        }
-    }
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Run a Python check with the output folder as argv[1] when pyarrow is
-/// installed (CI installs it); print why it was skipped otherwise.
-pub fn python_check(out: &Path, script: &str) {
-    let probe = Command::new("python3")
-        .args(["-c", "import pyarrow"])
-        .output();
-    if !probe.map(|o| o.status.success()).unwrap_or(false) {
-        eprintln!("pyarrow not installed: independent pyarrow check skipped");
-        return;
-    }
-    let o = Command::new("python3")
-        .args(["-c", script])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "pyarrow check failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-/// Plan and run the whole job over `settings.events` with every result kept
-/// in memory; the job's context then holds every table.
-pub async fn run_in_memory(settings: Settings) -> microconv::Result<Job> {
-    let job = Job::new(settings, &[])?;
-    let discovery = microconv::input::discover(&job.settings().events, job.settings().as_of)?;
-    let mapped = job.read(&discovery.files).await?;
-    let prepared = job.prepare(mapped, &MemoryStore).await?;
-    job.run(&prepared, &MemoryStore).await?;
-    Ok(job)
 }
