@@ -54,6 +54,14 @@ pub enum Error {
         found: String,
         expected: &'static str,
     },
+    #[error("input file {path}: `{column}` matches several columns when case is ignored ({}); map the one to use under [input.columns]", matches.join(", "))]
+    AmbiguousColumn {
+        path: PathBuf,
+        column: String,
+        matches: Vec<String>,
+    },
+    #[error("input file {path} has no column `{column}`, named in [input] dedupe_key")]
+    MissingKeyColumn { path: PathBuf, column: String },
     #[error("no valid events in the input (after rejecting bad rows); nothing to analyse")]
     NoEvents,
     #[error("query file {path}: {message}")]
@@ -105,7 +113,9 @@ impl Error {
             | Error::QueryFile { .. }
             | Error::UnknownTable { .. }
             | Error::Cycle { .. }
-            | Error::UnknownSelect { .. } => 2,
+            | Error::UnknownSelect { .. }
+            | Error::AmbiguousColumn { .. }
+            | Error::MissingKeyColumn { .. } => 2,
             Error::Generate(crate::generate::GenerateError::InvalidOptions(_)) => 2,
             _ => 1,
         }

@@ -15,12 +15,12 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::builtin;
-use crate::catalog::{self, Catalog, Params};
+use crate::catalog::{self, Catalog, InputParams, Params};
 use crate::config::Settings;
 use crate::dag::{self, query_file, Node, NodeKind};
 use crate::engine;
@@ -47,6 +47,9 @@ pub struct Job {
     ctx: SessionContext,
     catalog: Catalog,
     nodes: Vec<Node>,
+    /// The run's clock: events later than this plus `[input]
+    /// future_margin` are rejected.
+    now: DateTime<Utc>,
 }
 
 /// What the input stage found.
@@ -97,7 +100,14 @@ impl Job {
             ctx,
             catalog,
             nodes,
+            now: Utc::now(),
         })
+    }
+
+    /// Set the run's clock (by default the time the job was planned).
+    pub fn with_now(mut self, now: DateTime<Utc>) -> Job {
+        self.now = now;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -127,7 +137,15 @@ impl Job {
         let started = Instant::now();
         peak_rss::reset_peak();
         let ctx = &self.ctx;
-        let flagged = input::flag::flag_rows(ctx, mapped, &self.settings.channel_rules).await?;
+        let input_params = InputParams::new(&self.settings, self.now);
+        let flagged = input::flag::flag_rows(
+            ctx,
+            mapped,
+            &self.settings.channel_rules,
+            &self.settings.conversions,
+            &input_params,
+        )
+        .await?;
         store.materialize(ctx, FLAGGED, flagged, true).await?;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
@@ -138,6 +156,11 @@ impl Job {
         let Some(max_us) = counts.max_event_time_us else {
             return Err(Error::NoEvents);
         };
+        // an --as-of before every event leaves nothing to analyse, like an
+        // empty input
+        if counts.valid == counts.after_as_of {
+            return Err(Error::NoEvents);
+        }
         let as_of = match self.settings.as_of {
             Some(d) => d,
             None => DateTime::from_timestamp_micros(max_us)

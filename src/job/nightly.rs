@@ -70,7 +70,7 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
     let started_at = (opts.now)();
     // Everything that can fail on bad config, queries or missing input
     // fails here, before anything is written.
-    let job = Job::new(settings, &opts.select)?;
+    let job = Job::new(settings, &opts.select)?.with_now(started_at);
     let settings = job.settings();
     let discovery = input::discover(&settings.events, settings.as_of)?;
     if opts.dry_run {
