@@ -24,7 +24,7 @@ fn main() {
     };
     if let Err(err) = runtime.block_on(microconv::cli::commands::dispatch(cli)) {
         let code = err.exit_code();
-        eprintln!("error: {}", microconv::error::chain(&err));
+        eprintln!("error: {}", microconv::error::report(&err));
         std::process::exit(code);
     }
 }

@@ -90,6 +90,7 @@ impl Job {
     pub fn new(settings: Settings, select: &[String]) -> Result<Job> {
         let ctx = engine::session(&settings)?;
         let catalog = Catalog::load(&settings)?;
+        builtin::conversion_hits::check(&ctx, &settings.conversions)?;
         let queries = query_file::load(&settings.query_dirs)?;
         let table_functions: BTreeSet<String> =
             ctx.state().table_functions().keys().cloned().collect();
@@ -128,6 +129,18 @@ impl Job {
     /// unreadable file is named before anything runs).
     pub async fn read(&self, files: &[InputFile]) -> Result<DataFrame> {
         input::read_files(&self.ctx, files, &self.settings).await
+    }
+
+    /// [`Job::read`] and [`Job::prepare`]; a read error that names no file
+    /// (a corrupt page) is traced to the first file that cannot be read.
+    pub async fn prepare_files(&self, files: &[InputFile], store: &dyn Store) -> Result<Prepared> {
+        let mapped = self.read(files).await?;
+        match self.prepare(mapped, store).await {
+            Err(e @ (Error::DataFusion(_) | Error::Arrow(_))) => {
+                Err(input::unreadable_file(files).unwrap_or(e))
+            }
+            other => other,
+        }
     }
 
     /// Flag the mapped input, fix the as-of date, register the reference
@@ -231,10 +244,18 @@ impl Job {
         };
         let df = self.frame(node, params).await.map_err(failed)?;
         let schema = df.schema().as_arrow().clone();
-        let rows = store
+        let rows = match store
             .materialize(&self.ctx, &node.name, df, node.internal())
             .await
-            .map_err(failed)?;
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                return Err(match &node.kind {
+                    NodeKind::Builtin(b) => b.explain(&self.ctx, &self.settings, e).await,
+                    NodeKind::Sql(_) => failed(e),
+                })
+            }
+        };
         tracing::info!(table = %node.name, rows, "done");
         Ok(NodeResult {
             name: node.name.clone(),
