@@ -29,6 +29,13 @@ pub enum Error {
         #[source]
         source: Box<DataFusionError>,
     },
+    #[error("conversion `{name}` failed on `{table}`")]
+    ConversionFailed {
+        name: String,
+        table: String,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("channel rule `{name}`: invalid `when` expression `{expr}`")]
     ChannelExpr {
         name: String,
@@ -54,6 +61,14 @@ pub enum Error {
         found: String,
         expected: &'static str,
     },
+    #[error("input file {path}: `{column}` matches several columns when case is ignored ({}); map the one to use under [input.columns]", matches.join(", "))]
+    AmbiguousColumn {
+        path: PathBuf,
+        column: String,
+        matches: Vec<String>,
+    },
+    #[error("input file {path} has no column `{column}`, named in [input] dedupe_key")]
+    MissingKeyColumn { path: PathBuf, column: String },
     #[error("no valid events in the input (after rejecting bad rows); nothing to analyse")]
     NoEvents,
     #[error("query file {path}: {message}")]
@@ -116,7 +131,9 @@ impl Error {
             | Error::QueryFile { .. }
             | Error::UnknownTable { .. }
             | Error::Cycle { .. }
-            | Error::UnknownSelect { .. } => 2,
+            | Error::UnknownSelect { .. }
+            | Error::AmbiguousColumn { .. }
+            | Error::MissingKeyColumn { .. } => 2,
             Error::Generate(crate::generate::GenerateError::InvalidOptions(_)) => 2,
             Error::Stopped { signal } => signal.exit_code(),
             _ => 1,
@@ -154,9 +171,68 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// The error for a person: the first line says what failed and where
+/// (the outermost message: query, file, column) and, after a colon, the
+/// root cause; the messages in between follow, one `caused by:` line each.
+/// DataFusion's wrappers (`Optimizer rule '...' failed`) repeat their cause
+/// in their text: only their first line is kept.
+pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        messages.push(e.to_string());
+        next = e.source();
+    }
+    let first_line = |m: &str| m.lines().next().unwrap_or("").trim().to_string();
+    let root = messages.last().cloned().unwrap_or_default();
+    let top = first_line(&messages[0]);
+    if messages.len() == 1 {
+        return messages[0].trim().to_string();
+    }
+    let root_line = root.trim().to_string();
+    let mut out = if top.contains(root_line.as_str()) {
+        top.clone()
+    } else {
+        format!("{top}: {root_line}")
+    };
+    for m in &messages[1..messages.len() - 1] {
+        let line = first_line(m);
+        if !line.is_empty() && !out.contains(line.as_str()) {
+            out.push_str("\n  caused by: ");
+            out.push_str(&line);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_leads_with_where_and_the_root_cause() {
+        let inner = DataFusionError::Execution("Cannot cast string 'x' to Int32".into());
+        let err = Error::QueryFailed {
+            name: "q".into(),
+            path: "q.sql".into(),
+            source: Box::new(DataFusionError::Context(
+                "Optimizer rule 'simplify_expressions' failed".into(),
+                Box::new(inner),
+            )),
+        };
+        let text = report(&err);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("query `q` (q.sql) failed: ")
+                && lines[0].contains("Cannot cast string 'x' to Int32"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("caused by: Optimizer rule 'simplify_expressions' failed"),
+            "{text}"
+        );
+        assert_eq!(lines.len(), 2, "{text}");
+    }
 
     #[test]
     fn chain_skips_repeated_causes() {

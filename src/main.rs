@@ -27,7 +27,7 @@ fn main() {
     // let aborted query tasks go, so DataFusion removes its spill files
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
     if let Err(err) = result {
-        eprintln!("error: {}", microconv::error::chain(&err));
+        eprintln!("error: {}", microconv::error::report(&err));
         std::process::exit(err.exit_code());
     }
 }

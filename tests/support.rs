@@ -10,6 +10,6 @@ pub mod tables;
 pub use binary::{
     assert_ok, manifest, microconv, python_check, stderr, stdout, table_rows, Project,
 };
-pub use fixtures::{fixture_rows, generated, write_events, Generated, CONFIG, PURCHASE};
+pub use fixtures::{fixture_rows, generated, write_events, Generated, CONFIG, DAY0, PURCHASE};
 pub use in_memory::run_in_memory;
 pub use tables::{collect, f64_at, i64_at, published, text};

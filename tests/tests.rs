@@ -1,6 +1,7 @@
 //! The integration test binary: one module per topic (see STYLE.md).
 
 mod attribution;
+mod bad_input;
 mod cli;
 mod clv;
 mod docs;

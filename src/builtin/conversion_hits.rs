@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::logical_expr::{cast, lit, Expr};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{cast, lit, when, Expr};
 use datafusion::prelude::{col, DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
@@ -15,7 +16,7 @@ use super::Builtin;
 use crate::catalog::Params;
 use crate::config::sections::conversions::{Conversion, Scope};
 use crate::config::Settings;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::timestamp_type;
 
 /// The conversion hits of one scope.
@@ -66,6 +67,12 @@ impl Builtin for ConversionHits {
     ) -> Result<DataFrame> {
         build(ctx, self.scope, self.reads()[0], &settings.conversions).await
     }
+
+    async fn explain(&self, ctx: &SessionContext, settings: &Settings, err: Error) -> Error {
+        failing(ctx, self.scope, self.reads()[0], &settings.conversions)
+            .await
+            .unwrap_or(err)
+    }
 }
 
 fn hits_schema() -> Arc<Schema> {
@@ -77,6 +84,148 @@ fn hits_schema() -> Arc<Schema> {
         Field::new("conversion", DataType::Utf8, true),
         Field::new("value", DataType::Float64, true),
     ]))
+}
+
+/// The columns a conversion of `scope` is evaluated on: `session_events`
+/// (the canonical events, `event_seq`, `dwell_seconds`) or `sessions`. The
+/// config is checked against these before any data is read; a test checks
+/// that they are the columns of the real tables.
+pub fn scope_schema(scope: Scope) -> Arc<Schema> {
+    use DataType::{Boolean, Float64, Int64, Utf8};
+    let f = |name: &str, dt: DataType| Field::new(name, dt, true);
+    match scope {
+        Scope::Event => {
+            let mut fields: Vec<Field> = crate::schema::events_schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.push(f("event_seq", Int64));
+            fields.push(f("dwell_seconds", Float64));
+            Arc::new(Schema::new(fields))
+        }
+        Scope::Session => Arc::new(Schema::new(vec![
+            f("session_id", Utf8),
+            f("user_id", Utf8),
+            f("session_start", timestamp_type()),
+            f("session_end", timestamp_type()),
+            f("duration_seconds", Float64),
+            f("events", Int64),
+            f("pageviews", Int64),
+            f("landing_page", Utf8),
+            f("channel", Utf8),
+            f("source", Utf8),
+            f("medium", Utf8),
+            f("campaign", Utf8),
+            f("device", Utf8),
+            f("country", Utf8),
+            f("micro_conversions", Int64),
+            f("macro_conversions", Int64),
+            f("revenue", Float64),
+            f("engaged", Boolean),
+        ])),
+    }
+}
+
+/// Check every conversion's `when` (a boolean condition on one row: no
+/// aggregate, no window) and `value` (a number) against the columns of its
+/// scope, by planning it over an empty table. Errors name the conversion.
+pub fn check(ctx: &SessionContext, conversions: &[Conversion]) -> Result<()> {
+    use datafusion::logical_expr::utils::{find_aggregate_exprs, find_window_exprs};
+    use datafusion::logical_expr::ExprSchemable;
+    for def in conversions {
+        let empty = crate::input::empty_table(scope_schema(def.scope))?;
+        let df = ctx.read_table(empty)?;
+        let bad = |key: &'static str, expr: &str, message: String| Error::ConversionExpr {
+            name: def.name.clone(),
+            key,
+            expr: expr.to_string(),
+            source: Box::new(DataFusionError::Plan(message)),
+        };
+        let (cond, value) = super::conversion_exprs(&df, def)?;
+        let raw_value = match &def.value {
+            Some(text) => Some((text.as_str(), df.parse_sql_expr(text)?)),
+            None => None,
+        };
+        let checks = std::iter::once(("when", def.when.as_str(), cond.clone()))
+            .chain(raw_value.iter().map(|(t, e)| ("value", *t, e.clone())));
+        for (key, text, e) in checks {
+            if !find_aggregate_exprs([&e]).is_empty() {
+                return Err(bad(
+                    key,
+                    text,
+                    "an aggregate is not allowed: it is evaluated on one row at a time".into(),
+                ));
+            }
+            if !find_window_exprs([&e]).is_empty() {
+                return Err(bad(
+                    key,
+                    text,
+                    "a window function is not allowed: it is evaluated on one row at a time".into(),
+                ));
+            }
+            let dt = e
+                .get_type(df.schema())
+                .map_err(|source| Error::ConversionExpr {
+                    name: def.name.clone(),
+                    key,
+                    expr: text.to_string(),
+                    source: Box::new(source),
+                })?;
+            let ok = match key {
+                "when" => matches!(dt, DataType::Boolean | DataType::Null),
+                _ => dt.is_numeric() || dt == DataType::Null,
+            };
+            if !ok {
+                let want = if key == "when" {
+                    "a boolean condition"
+                } else {
+                    "a number"
+                };
+                return Err(bad(key, text, format!("must be {want}, not {dt}")));
+            }
+        }
+        // planning and optimizing checks function arguments and casts
+        let planned = df
+            .filter(cond)
+            .and_then(|df| df.select(vec![value.unwrap_or(lit(ScalarValue::Float64(None)))]))
+            .and_then(|df| df.into_optimized_plan());
+        if let Err(source) = planned {
+            return Err(Error::ConversionExpr {
+                name: def.name.clone(),
+                key: "when",
+                expr: def.when.clone(),
+                source: Box::new(source),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Which conversion fails on the data when the union of all of them did:
+/// each is run alone; the first that fails is named. `None` when none
+/// fails alone.
+pub async fn failing(
+    ctx: &SessionContext,
+    scope: Scope,
+    base: &str,
+    conversions: &[Conversion],
+) -> Option<Error> {
+    for def in conversions.iter().filter(|c| c.scope == scope) {
+        let one = build(ctx, scope, base, std::slice::from_ref(def)).await;
+        let result = match one {
+            Ok(df) => df.count().await.map(|_| ()).map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            return Some(Error::ConversionFailed {
+                name: def.name.clone(),
+                table: base.to_string(),
+                source: Box::new(e),
+            });
+        }
+    }
+    None
 }
 
 /// The union of every `scope` conversion's matches in table `base`.
@@ -91,7 +240,17 @@ async fn build(
     for def in defs {
         let df = ctx.table(base).await?;
         let (cond, value) = super::conversion_exprs(&df, def)?;
-        let value = value.unwrap_or(lit(ScalarValue::Float64(None)));
+        // a NaN or infinite value cannot be summed or averaged; the input
+        // stage rejects the rows where it can see one (conversions on
+        // canonical columns), the rest have no value
+        let value = match value {
+            Some(v) => when(
+                crate::input::flag::not_finite(v.clone()),
+                lit(ScalarValue::Float64(None)),
+            )
+            .otherwise(v)?,
+            None => lit(ScalarValue::Float64(None)),
+        };
         let (event_id, time): (Expr, Expr) = match scope {
             Scope::Event => (col("event_id"), col("event_time")),
             Scope::Session => (lit(ScalarValue::Utf8(None)), col("session_start")),

@@ -34,6 +34,11 @@ pub trait Builtin: std::fmt::Debug + Send + Sync {
         settings: &Settings,
         params: &Params,
     ) -> Result<DataFrame>;
+    /// A better error than `err`, which running the table gave (naming
+    /// the part of the config that failed); by default `err` itself.
+    async fn explain(&self, _ctx: &SessionContext, _settings: &Settings, err: Error) -> Error {
+        err
+    }
 }
 
 /// Every builtin table.
@@ -47,7 +52,7 @@ pub fn all() -> Vec<Arc<dyn Builtin>> {
 
 /// A conversion's `when` condition and its `value` (as a double, when it
 /// has one), parsed against the columns of `df`; errors name the conversion.
-fn conversion_exprs(df: &DataFrame, def: &Conversion) -> Result<(Expr, Option<Expr>)> {
+pub(crate) fn conversion_exprs(df: &DataFrame, def: &Conversion) -> Result<(Expr, Option<Expr>)> {
     let parse = |key: &'static str, text: &str| {
         df.parse_sql_expr(text).map_err(|e| Error::ConversionExpr {
             name: def.name.clone(),

@@ -10,7 +10,7 @@ pub mod tables;
 
 use datafusion::prelude::SessionContext;
 
-pub use params::Params;
+pub use params::{InputParams, Params};
 
 use crate::config::sections::attribution::{CostRow, CostSource};
 use crate::config::Settings;

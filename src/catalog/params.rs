@@ -1,9 +1,10 @@
 //! The named SQL parameters of a run (`$as_of`, `$session_timeout_seconds`,
 //! ...): every scalar setting, typed, built once the as-of date is known.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::scalar::ScalarValue;
 
+use crate::config::sections::input::Dedupe;
 use crate::config::sections::params::ParamValue;
 use crate::config::Settings;
 use crate::schema::UTC;
@@ -26,6 +27,50 @@ pub fn as_of_end_us(as_of: NaiveDate) -> i64 {
         .expect("midnight exists")
         .and_utc()
         .timestamp_micros()
+}
+
+/// The supported event times: from 1900-01-01 (inclusive) to 2201-01-01
+/// (exclusive), UTC, in microseconds. Outside it a row is rejected as
+/// `event_time out of range` (DataFusion's nanosecond timestamps, which
+/// several queries use, end in 1677 and 2262).
+pub const EVENT_TIME_MIN_US: i64 = -2_208_988_800_000_000;
+pub const EVENT_TIME_END_US: i64 = 7_289_654_400_000_000;
+
+/// The parameters of the input stage (`input/sql/flag.sql`), known before
+/// the as-of date: the supported time range, the latest acceptable event
+/// (the run's clock plus `[input] future_margin`) and whether duplicates
+/// are rejected.
+#[derive(Debug, Clone)]
+pub struct InputParams {
+    pub future_limit_us: i64,
+    pub dedupe: bool,
+}
+
+impl InputParams {
+    /// The input parameters of a run whose clock reads `now`.
+    pub fn new(settings: &Settings, now: DateTime<Utc>) -> InputParams {
+        let margin = settings
+            .input
+            .future_margin_seconds
+            .saturating_mul(1_000_000);
+        InputParams {
+            future_limit_us: now.timestamp_micros().saturating_add(margin),
+            dedupe: settings.input.dedupe != Dedupe::Off,
+        }
+    }
+
+    /// The parameters as DataFusion binds them.
+    pub fn to_values(&self) -> Vec<(String, ScalarValue)> {
+        vec![
+            timestamp("event_time_min", Some(EVENT_TIME_MIN_US)),
+            timestamp("event_time_end", Some(EVENT_TIME_END_US)),
+            timestamp("future_limit", Some(self.future_limit_us)),
+            (
+                "dedupe".to_string(),
+                ScalarValue::Boolean(Some(self.dedupe)),
+            ),
+        ]
+    }
 }
 
 fn int(name: &str, v: i64) -> (String, ScalarValue) {
@@ -138,6 +183,20 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_time_range_is_1900_to_2200_inclusive() {
+        let at = |y, m, d| {
+            NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_micros()
+        };
+        assert_eq!(EVENT_TIME_MIN_US, at(1900, 1, 1));
+        assert_eq!(EVENT_TIME_END_US, at(2201, 1, 1));
+    }
 
     #[test]
     fn as_of_end_is_the_next_midnight_and_settings_reach_their_names() {

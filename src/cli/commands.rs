@@ -55,9 +55,8 @@ fn print(text: &str) -> Result<()> {
 async fn validate(args: &CommonArgs) -> Result<()> {
     let job = Job::new(Settings::resolve(args, &ProcessEnv)?, &[])?;
     let settings = job.settings();
-    let discovery = input::discover(&settings.events, settings.as_of)?;
-    let mapped = job.read(&discovery.files).await?;
-    let prepared = job.prepare(mapped, &MemoryStore).await?;
+    let discovery = input::discover_except(&settings.events, settings.as_of, &[&settings.out_dir])?;
+    let prepared = job.prepare_files(&discovery.files, &MemoryStore).await?;
     let events = job.context().table("events").await?;
     print(&report::validation(
         &discovery,
@@ -72,7 +71,8 @@ async fn sql(args: &SqlArgs) -> Result<()> {
     let job = Job::new(Settings::resolve(&args.common, &ProcessEnv)?, &[])?;
     let settings = job.settings();
     if !settings.events.is_empty() {
-        let discovery = input::discover(&settings.events, settings.as_of)?;
+        let discovery =
+            input::discover_except(&settings.events, settings.as_of, &[&settings.out_dir])?;
         let mapped = job.read(&discovery.files).await?;
         job.prepare(mapped, &ViewStore).await?;
     }

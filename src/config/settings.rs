@@ -153,7 +153,14 @@ impl Settings {
             .clone()
             .or_else(|| env.var("MICROCONV_MEMORY_LIMIT"))
             .or_else(|| config.engine.memory_limit.clone())
-            .map(|s| parse_size(&s).map_err(|m| Error::setting("memory_limit", m)))
+            .map(|s| match parse_size(&s) {
+                Ok(0) => Err(Error::setting(
+                    "memory_limit",
+                    format!("`{s}` must be more than 0 bytes"),
+                )),
+                Ok(n) => Ok(n),
+                Err(m) => Err(Error::setting("memory_limit", m)),
+            })
             .transpose()?;
         let spill_dir = env
             .var("MICROCONV_SPILL_DIR")
@@ -293,6 +300,16 @@ mod tests {
                 "output.max_row_group_size",
             ),
             ("[output]\nzstd_level = 30\n", "output.zstd_level"),
+            ("[sessions]\ntimeout = \"0s\"\n", "sessions.timeout"),
+            ("[sessions]\ntimeout = \"-5m\"\n", "sessions.timeout"),
+            ("[lift]\nlookback = \"0d\"\n", "lift.lookback"),
+            ("[engine]\nmemory_limit = \"0\"\n", "memory_limit"),
+            ("[input]\nfuture_margin = \"soon\"\n", "input.future_margin"),
+            ("[input]\ndedupe_key = []\n", "input.dedupe_key"),
+            (
+                "[input]\ndedupe = false\ndedupe_key = [\"a\"]\n",
+                "input.dedupe_key",
+            ),
         ] {
             let err = Settings::from_toml(text).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");

@@ -25,6 +25,15 @@ pub fn parse_duration(s: &str) -> std::result::Result<i64, String> {
         .ok_or_else(|| format!("`{s}` is too long a duration"))
 }
 
+/// [`parse_duration`] for settings where zero makes no sense (a timeout, a
+/// window, a gap): `0s` is refused.
+pub fn parse_positive_duration(s: &str) -> std::result::Result<i64, String> {
+    match parse_duration(s)? {
+        0 => Err(format!("`{s}` must be longer than 0s")),
+        n => Ok(n),
+    }
+}
+
 /// Parse sizes such as `4GiB`, `512MB`, `1048576` into bytes.
 pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
     let t = s.trim();
@@ -69,6 +78,10 @@ mod tests {
         assert_eq!(parse_duration("1w"), Ok(604_800));
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("m").is_err());
+        assert!(parse_duration("-5m").is_err());
+        assert_eq!(parse_duration("0s"), Ok(0));
+        assert!(parse_positive_duration("0s").is_err());
+        assert_eq!(parse_positive_duration("1s"), Ok(1));
         assert_eq!(parse_size("4GiB"), Ok(4 << 30));
         assert_eq!(parse_size("100MB"), Ok(100_000_000));
         assert!(parse_size("lots").is_err());

@@ -60,13 +60,7 @@ pub fn load(user_dirs: &[impl AsRef<Path>]) -> Result<Vec<QueryFile>> {
     }
     for dir in user_dirs {
         let dir = dir.as_ref();
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-        let mut paths: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-            .collect();
-        paths.sort();
-        for path in paths {
+        for path in user_files(dir)? {
             let sql = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
             let file_name = path
                 .file_name()
@@ -77,6 +71,46 @@ pub fn load(user_dirs: &[impl AsRef<Path>]) -> Result<Vec<QueryFile>> {
         }
     }
     Ok(files.into_values().collect())
+}
+
+/// The query files of one user folder, sorted. The rule: regular files (or
+/// symlinks to them) directly in the folder whose name ends in `.sql`,
+/// lowercase, and does not start with `.`. Everything else is skipped with
+/// a warning naming it: subfolders, `x.SQL`, dotfiles such as an editor's
+/// lock symlink `.#x.sql`, broken symlinks, FIFOs.
+pub fn user_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let why = if name.starts_with('.') {
+            Some("a hidden file")
+        } else if path.is_dir() {
+            Some("a folder (query folders are not searched recursively)")
+        } else if !name.ends_with(".sql") {
+            Some(if name.to_ascii_lowercase().ends_with(".sql") {
+                "the extension must be lowercase .sql"
+            } else {
+                "not a .sql file"
+            })
+        } else {
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => None,
+                Ok(_) => Some("not a regular file"),
+                Err(_) => Some("a broken symlink"),
+            }
+        };
+        match why {
+            None => paths.push(path),
+            Some(why) => {
+                tracing::warn!(path = %path.display(), "query folder entry skipped: {why}")
+            }
+        }
+    }
+    paths.sort();
+    Ok(paths)
 }
 
 /// Parse one query file's header and check its SQL.
@@ -277,6 +311,22 @@ mod tests {
                 .to_string();
             assert!(err.contains("my/bad.sql"), "{err}");
         }
+    }
+
+    #[test]
+    fn only_lowercase_sql_files_at_the_top_are_queries() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.sql"), "SELECT 1 AS x").unwrap();
+        std::fs::write(d.join("b.SQL"), "SELECT 1 AS x").unwrap();
+        std::fs::write(d.join(".hidden.sql"), "SELECT 1 AS x").unwrap();
+        std::fs::write(d.join("notes.md"), "x").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("sub/c.sql"), "SELECT 1 AS x").unwrap();
+        std::os::unix::fs::symlink("nobody@host.1234", d.join(".#a.sql")).unwrap();
+        std::os::unix::fs::symlink("missing.sql", d.join("dangling.sql")).unwrap();
+        let found = user_files(d).unwrap();
+        assert_eq!(found, vec![d.join("a.sql")]);
     }
 
     #[test]

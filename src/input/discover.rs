@@ -26,6 +26,22 @@ const DATE_KEYS: [&str; 3] = ["date", "dt", "event_date"];
 
 /// Expand every spec; each must match at least one file.
 pub fn discover(specs: &[String], as_of: Option<NaiveDate>) -> Result<Discovery> {
+    discover_except(specs, as_of, &[])
+}
+
+/// [`discover`], never looking inside the folders in `skip` (the output
+/// folder: a run must not read its own results back as input). Only
+/// regular files are read: a FIFO, socket or device is skipped with a
+/// warning (opening a FIFO would wait forever); a folder reached twice
+/// through symlinks (a loop) is read once.
+pub fn discover_except(
+    specs: &[String],
+    as_of: Option<NaiveDate>,
+    skip: &[&Path],
+) -> Result<Discovery> {
+    let mut walker = Walker {
+        seen: skip.iter().filter_map(|p| p.canonicalize().ok()).collect(),
+    };
     if specs.is_empty() {
         return Err(Error::setting(
             "input.events",
@@ -40,18 +56,12 @@ pub fn discover(specs: &[String], as_of: Option<NaiveDate>) -> Result<Discovery>
                 .map_err(|e| Error::setting("input.events", format!("bad glob `{spec}`: {e}")))?;
             for entry in paths {
                 let path = entry.map_err(|e| Error::io(e.path().to_path_buf(), e.into()))?;
-                if path.is_dir() {
-                    walk(&path, &mut found)?;
-                } else {
-                    found.push(path);
-                }
+                walker.visit(&path, &mut found)?;
             }
         } else {
             let path = PathBuf::from(spec);
-            if path.is_dir() {
-                walk(&path, &mut found)?;
-            } else if path.exists() {
-                found.push(path);
+            if path.exists() {
+                walker.visit(&path, &mut found)?;
             }
         }
         if found.is_empty() {
@@ -76,24 +86,60 @@ pub fn discover(specs: &[String], as_of: Option<NaiveDate>) -> Result<Discovery>
     Ok(out)
 }
 
-/// Recursively collect `.parquet` files, skipping hidden and `_` entries
-/// (`_SUCCESS`, `.crc`, in-progress writes).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with('_') {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if name.ends_with(".parquet") || name.ends_with(".parq") {
-            out.push(path);
+/// Collects input files, remembering the folders it has been in.
+struct Walker {
+    /// Canonical paths of the folders walked (and of the skipped ones).
+    seen: Vec<PathBuf>,
+}
+
+impl Walker {
+    /// A file named by the user, or a folder to walk.
+    fn visit(&mut self, path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            self.walk(path, out)
+        } else if meta.is_file() {
+            out.push(path.to_path_buf());
+            Ok(())
+        } else {
+            tracing::warn!(path = %path.display(), "skipped: not a regular file");
+            Ok(())
         }
     }
-    Ok(())
+
+    /// Recursively collect `.parquet` files, skipping hidden and `_`
+    /// entries (`_SUCCESS`, `.crc`, in-progress writes).
+    fn walk(&mut self, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let real = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+        if self.seen.iter().any(|s| real.starts_with(s)) {
+            tracing::debug!(path = %dir.display(), "skipped: already read or the output folder");
+            return Ok(());
+        }
+        self.seen.push(real);
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                tracing::warn!(path = %path.display(), "skipped: a broken symlink");
+                continue;
+            };
+            if meta.is_dir() {
+                self.walk(&path, out)?;
+            } else if !(name.ends_with(".parquet") || name.ends_with(".parq")) {
+                continue;
+            } else if meta.is_file() {
+                out.push(path);
+            } else {
+                tracing::warn!(path = %path.display(), "skipped: not a regular file");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The date of a Hive partition segment (`date=2026-01-31`) in `path`.

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::logical_expr::{lit, when, Expr};
+use datafusion::logical_expr::{lit, try_cast, when, Expr};
 use datafusion::prelude::{col, DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
+use crate::catalog::InputParams;
 use crate::config::sections::channels::ChannelRule;
+use crate::config::sections::conversions::{Conversion, Scope};
 use crate::error::{Error, Result};
 use crate::schema::UTC;
 
@@ -19,6 +21,8 @@ use crate::schema::UTC;
 pub const FLAGGED: &str = "_input";
 /// The view the flagging SQL reads: the mapped input with its channel.
 const MAPPED: &str = "_input_mapped";
+/// The column naming a conversion whose value is not finite on the row.
+const BAD_VALUE_CONVERSION: &str = "_bad_value_conversion";
 
 const FLAG_SQL: &str = include_str!("sql/flag.sql");
 const EVENTS_SQL: &str = include_str!("sql/events.sql");
@@ -26,12 +30,15 @@ const REJECTED_SQL: &str = include_str!("sql/rejected.sql");
 const COUNTS_SQL: &str = include_str!("sql/counts.sql");
 
 /// Derive `channel` where the source has none (first matching rule, else
-/// `other`), then flag rejected rows (missing or unparseable required
-/// values, duplicate `event_id`). The result is what [`FLAGGED`] holds.
+/// `other`), then flag rejected rows (missing, unparseable or unsupported
+/// values, non-finite conversion values, duplicates). The result is what
+/// [`FLAGGED`] holds.
 pub async fn flag_rows(
     ctx: &SessionContext,
     mapped: DataFrame,
     rules: &[ChannelRule],
+    conversions: &[Conversion],
+    params: &InputParams,
 ) -> Result<DataFrame> {
     let mut case: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
     for rule in rules {
@@ -57,9 +64,49 @@ pub async fn flag_rows(
         derived,
     ]);
     let mapped = mapped.with_column("channel", channel)?;
+    let bad_value = bad_value_conversion(&mapped, conversions);
+    let mapped = mapped.with_column(BAD_VALUE_CONVERSION, bad_value)?;
     ctx.deregister_table(MAPPED)?;
     ctx.register_table(MAPPED, mapped.into_view())?;
-    Ok(ctx.sql(FLAG_SQL).await?)
+    Ok(ctx
+        .sql(FLAG_SQL)
+        .await?
+        .with_param_values(params.to_values())?)
+}
+
+/// The name of the first event-scope conversion a row meets whose `value`
+/// is NaN or infinite on it (NULL when none). Only conversions whose `when`
+/// and `value` read canonical columns can be checked here; the others (on
+/// `dwell_seconds`, say) are checked where their hits are built.
+fn bad_value_conversion(mapped: &DataFrame, conversions: &[Conversion]) -> Expr {
+    let mut case: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
+    for def in conversions.iter().filter(|c| c.scope == Scope::Event) {
+        let Some(value) = &def.value else { continue };
+        let (Ok(cond), Ok(value)) = (
+            mapped.parse_sql_expr(&def.when),
+            mapped.parse_sql_expr(value),
+        ) else {
+            continue;
+        };
+        let bad = cond.and(not_finite(try_cast(value, DataType::Float64)));
+        let name = lit(def.name.clone());
+        case = Some(match case {
+            None => when(bad, name),
+            Some(mut b) => b.when(bad, name),
+        });
+    }
+    match case {
+        Some(mut b) => b
+            .otherwise(lit(ScalarValue::Utf8(None)))
+            .expect("CASE with a WHEN is valid"),
+        None => lit(ScalarValue::Utf8(None)),
+    }
+}
+
+/// `x` is NaN or infinite (NULL stays NULL).
+pub fn not_finite(x: Expr) -> Expr {
+    datafusion::functions::math::expr_fn::isnan(x.clone())
+        .or(datafusion::functions::math::expr_fn::abs(x).gt(lit(f64::MAX)))
 }
 
 /// The canonical `events`: good rows of [`FLAGGED`] before `as_of_end`.

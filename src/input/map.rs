@@ -9,7 +9,8 @@ use datafusion::logical_expr::{cast, expr::ScalarFunction, lit, try_cast, when, 
 use datafusion::prelude::{ident, DataFrame};
 use datafusion::scalar::ScalarValue;
 
-use crate::config::sections::input::{EpochUnit, InputSettings};
+use crate::catalog::params::{EVENT_TIME_END_US, EVENT_TIME_MIN_US};
+use crate::config::sections::input::{Dedupe, EpochUnit, InputSettings};
 use crate::error::{Error, Result};
 use crate::functions::time::parse_event_time_udf;
 use crate::schema::{self, timestamp_type, Kind};
@@ -18,6 +19,8 @@ use crate::schema::{self, timestamp_type, Kind};
 pub const SOURCE_FILE: &str = "_source_file";
 pub const RAW_TIME: &str = "_raw_event_time";
 pub const BAD_REVENUE: &str = "_bad_revenue";
+/// What identifies a row without an `event_id` (see [`row_key`]).
+pub const ROW_KEY: &str = "_row_key";
 
 /// Select the canonical columns (typed) from `df`, plus the internal
 /// columns. `source` names the input in errors; `source_file` is the
@@ -29,12 +32,12 @@ pub fn map_source(
     mapping: &InputSettings,
 ) -> Result<DataFrame> {
     let schema = df.schema().clone();
-    let mut exprs = Vec::with_capacity(schema::COLUMNS.len() + 3);
+    let mut exprs = Vec::with_capacity(schema::COLUMNS.len() + 4);
     let mut raw_time = lit(ScalarValue::Utf8(None));
     let mut bad_revenue = lit(false);
     for c in schema::COLUMNS {
         let source_name = mapping.columns[c.name].as_str();
-        let Some(field) = find_field(&schema, source_name) else {
+        let Some(field) = find_field(&schema, source, source_name)? else {
             if c.required {
                 return Err(Error::MissingColumn {
                     path: source.into(),
@@ -71,17 +74,84 @@ pub fn map_source(
     exprs.push(source_file.alias(SOURCE_FILE));
     exprs.push(raw_time.alias(RAW_TIME));
     exprs.push(bad_revenue.alias(BAD_REVENUE));
+    exprs.push(row_key(&schema, source, &mapping.dedupe)?.alias(ROW_KEY));
     Ok(df.select(exprs)?)
 }
 
-/// Find a column by exact name, then case-insensitively.
-fn find_field(schema: &DFSchema, name: &str) -> Option<(String, DataType)> {
+/// Find a column by exact name, else the one column whose name matches
+/// case-insensitively; two such columns (`User_Id`, `USER_ID`) are an
+/// error naming both.
+fn find_field(schema: &DFSchema, source: &str, name: &str) -> Result<Option<(String, DataType)>> {
     let fields = schema.fields();
-    fields
+    let found = |f: &datafusion::arrow::datatypes::FieldRef| {
+        Some((f.name().clone(), f.data_type().clone()))
+    };
+    if let Some(f) = fields.iter().find(|f| f.name() == name) {
+        return Ok(found(f));
+    }
+    let matches: Vec<_> = fields
         .iter()
-        .find(|f| f.name() == name)
-        .or_else(|| fields.iter().find(|f| f.name().eq_ignore_ascii_case(name)))
-        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .filter(|f| f.name().eq_ignore_ascii_case(name))
+        .collect();
+    match matches.as_slice() {
+        [] => Ok(None),
+        [f] => Ok(found(f)),
+        many => Err(Error::AmbiguousColumn {
+            path: source.into(),
+            column: name.to_string(),
+            matches: many.iter().map(|f| f.name().clone()).collect(),
+        }),
+    }
+}
+
+/// The text that identifies a row when it has no `event_id`: an md5 of the
+/// whole source row (every column, mapped or not: rows that differ only in
+/// a column microconv does not use are different rows), or of the
+/// `[input] dedupe_key` columns. Each value is written with its length and
+/// NULL apart from `''`, so different rows never give the same text.
+fn row_key(schema: &DFSchema, source: &str, dedupe: &Dedupe) -> Result<Expr> {
+    use datafusion::arrow::compute::can_cast_types;
+    use datafusion::functions::crypto::expr_fn::md5;
+    use datafusion::functions::string::expr_fn::{concat, concat_ws};
+    use datafusion::functions::unicode::expr_fn::character_length;
+    let fields: Vec<(String, DataType)> = match dedupe {
+        Dedupe::Key(names) => names
+            .iter()
+            .map(|n| {
+                find_field(schema, source, n)?.ok_or_else(|| Error::MissingKeyColumn {
+                    path: source.into(),
+                    column: n.clone(),
+                })
+            })
+            .collect::<Result<_>>()?,
+        Dedupe::WholeRow | Dedupe::Off => schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect(),
+    };
+    let mut parts = Vec::with_capacity(fields.len());
+    for (name, dt) in fields {
+        let value = ident(name.clone());
+        let text = match &dt {
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => md5(value),
+            d if can_cast_types(d, &DataType::Utf8) => try_cast(value, DataType::Utf8),
+            other => {
+                tracing::warn!(file = source, column = %name, r#type = %other, "column left out of the row key for duplicates: its type has no text form");
+                continue;
+            }
+        };
+        parts.push(
+            when(text.clone().is_null(), lit("-"))
+                .otherwise(concat(vec![
+                    cast(character_length(text.clone()), DataType::Utf8),
+                    lit(":"),
+                    text,
+                ]))
+                .expect("CASE with a WHEN is valid"),
+        );
+    }
+    Ok(md5(concat_ws(lit("|"), parts)))
 }
 
 fn null_of(kind: Kind) -> ScalarValue {
@@ -102,6 +172,8 @@ fn is_text(dt: &DataType) -> bool {
 fn text(e: Expr, dt: &DataType) -> Option<Expr> {
     match dt {
         DataType::Utf8 => Some(e),
+        // a column with no value at all (pandas writes all-None this way)
+        DataType::Null => Some(cast(e, DataType::Utf8)),
         DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..) => {
             Some(cast(e, DataType::Utf8))
         }
@@ -117,6 +189,7 @@ fn text(e: Expr, dt: &DataType) -> Option<Expr> {
 
 fn number(e: Expr, dt: &DataType) -> Option<Expr> {
     match dt {
+        DataType::Null => Some(cast(e, DataType::Float64)),
         d if d.is_integer()
             || d.is_floating()
             || matches!(d, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
@@ -131,29 +204,47 @@ fn number(e: Expr, dt: &DataType) -> Option<Expr> {
 fn time(e: Expr, dt: &DataType, unit: EpochUnit) -> Option<Expr> {
     let ts = timestamp_type();
     match dt {
-        DataType::Timestamp(_, _) => Some(cast(e, ts)),
-        DataType::Date32 | DataType::Date64 => Some(cast(
-            cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)),
+        DataType::Null => Some(cast(e, ts)),
+        // a value past the microsecond range becomes NULL (unparseable)
+        DataType::Timestamp(_, _) => Some(try_cast(e, ts)),
+        DataType::Date32 | DataType::Date64 => Some(try_cast(
+            try_cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)),
             ts,
         )),
         d if is_text(d) => Some(Expr::ScalarFunction(ScalarFunction::new_udf(
             std::sync::Arc::new(parse_event_time_udf()),
             vec![cast(e, DataType::Utf8)],
         ))),
-        d if d.is_integer() => Some(cast(
-            epoch_micros(cast(e, DataType::Int64), unit, int_lit),
-            ts,
-        )),
-        d if d.is_floating() => {
+        d if d.is_integer() || d.is_floating() => {
             let micros = epoch_micros(cast(e, DataType::Float64), unit, float_lit);
-            Some(cast(cast(micros, DataType::Int64), ts))
+            Some(cast(cast(clamp_micros(micros), DataType::Int64), ts))
         }
         _ => None,
     }
 }
 
+/// Epoch microseconds (as a double) made safe to cast: NaN becomes NULL
+/// (`unparseable event_time`), and values outside the supported range,
+/// infinities included, are pinned just outside it, so the flagging SQL
+/// rejects them as `event_time out of range` (the source value stays in
+/// `_raw_event_time`). Integer epochs go through a double too: an integer
+/// product would wrap around silently, and every supported microsecond
+/// value (below 2^53) is exact as a double.
+fn clamp_micros(micros: Expr) -> Expr {
+    let below = (EVENT_TIME_MIN_US - 1) as f64;
+    let above = EVENT_TIME_END_US as f64;
+    when(
+        datafusion::functions::math::expr_fn::isnan(micros.clone()),
+        lit(ScalarValue::Float64(None)),
+    )
+    .when(micros.clone().lt(lit(below)), lit(below))
+    .when(micros.clone().gt(lit(above)), lit(above))
+    .otherwise(micros)
+    .expect("CASE with a WHEN is valid")
+}
+
 /// An epoch number in `unit` to microseconds; `num` makes a literal of the
-/// number's type (Int64 or Float64), so one rule serves both.
+/// number's type.
 fn epoch_micros(e: Expr, unit: EpochUnit, num: fn(i64) -> Expr) -> Expr {
     match unit {
         EpochUnit::Seconds => e * num(1_000_000),
@@ -171,10 +262,6 @@ fn epoch_micros(e: Expr, unit: EpochUnit, num: fn(i64) -> Expr) -> Expr {
             .expect("CASE with a WHEN is valid")
         }
     }
-}
-
-fn int_lit(n: i64) -> Expr {
-    lit(n)
 }
 
 fn float_lit(n: i64) -> Expr {

@@ -13,7 +13,7 @@ use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::sync::Arc;
 
-pub use discover::{discover, Discovery, InputFile};
+pub use discover::{discover, discover_except, Discovery, InputFile};
 pub use flag::{InputCounts, FLAGGED};
 
 use crate::config::Settings;
@@ -92,6 +92,31 @@ fn file_schema(path: &std::path::Path) -> Result<SchemaRef> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(e.to_string()))?;
     let schema = builder.schema();
     Ok(Arc::new(Schema::new(schema.fields().clone())))
+}
+
+/// The first of `files` whose data cannot be read to the end (a corrupt
+/// page, a truncated column chunk), as an error naming it.
+pub fn unreadable_file(files: &[InputFile]) -> Option<Error> {
+    files.iter().find_map(|f| {
+        let bad = |message: String| Error::InputFile {
+            path: f.path.clone(),
+            message,
+        };
+        let file = match std::fs::File::open(&f.path) {
+            Ok(file) => file,
+            Err(e) => return Some(Error::io(&f.path, e)),
+        };
+        let reader = match ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()) {
+            Ok(r) => r,
+            Err(e) => return Some(bad(e.to_string())),
+        };
+        for batch in reader {
+            if let Err(e) = batch {
+                return Some(bad(e.to_string()));
+            }
+        }
+        None
+    })
 }
 
 /// An empty table with the given schema (for sources with no rows).

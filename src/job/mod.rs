@@ -15,12 +15,12 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{DataFrame, SessionContext};
 
 use crate::builtin;
-use crate::catalog::{self, Catalog, Params};
+use crate::catalog::{self, Catalog, InputParams, Params};
 use crate::config::Settings;
 use crate::dag::{self, query_file, Node, NodeKind};
 use crate::engine;
@@ -47,6 +47,9 @@ pub struct Job {
     ctx: SessionContext,
     catalog: Catalog,
     nodes: Vec<Node>,
+    /// The run's clock: events later than this plus `[input]
+    /// future_margin` are rejected.
+    now: DateTime<Utc>,
 }
 
 /// What the input stage found.
@@ -87,6 +90,7 @@ impl Job {
     pub fn new(settings: Settings, select: &[String]) -> Result<Job> {
         let ctx = engine::session(&settings)?;
         let catalog = Catalog::load(&settings)?;
+        builtin::conversion_hits::check(&ctx, &settings.conversions)?;
         let queries = query_file::load(&settings.query_dirs)?;
         let table_functions: BTreeSet<String> =
             ctx.state().table_functions().keys().cloned().collect();
@@ -97,7 +101,14 @@ impl Job {
             ctx,
             catalog,
             nodes,
+            now: Utc::now(),
         })
+    }
+
+    /// Set the run's clock (by default the time the job was planned).
+    pub fn with_now(mut self, now: DateTime<Utc>) -> Job {
+        self.now = now;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -120,6 +131,18 @@ impl Job {
         input::read_files(&self.ctx, files, &self.settings).await
     }
 
+    /// [`Job::read`] and [`Job::prepare`]; a read error that names no file
+    /// (a corrupt page) is traced to the first file that cannot be read.
+    pub async fn prepare_files(&self, files: &[InputFile], store: &dyn Store) -> Result<Prepared> {
+        let mapped = self.read(files).await?;
+        match self.prepare(mapped, store).await {
+            Err(e @ (Error::DataFusion(_) | Error::Arrow(_))) => {
+                Err(input::unreadable_file(files).unwrap_or(e))
+            }
+            other => other,
+        }
+    }
+
     /// Flag the mapped input, fix the as-of date, register the reference
     /// tables and parameters, and keep `_input` (internal), `events`
     /// (internal) and `rejected_events` in `store`.
@@ -127,7 +150,15 @@ impl Job {
         let started = Instant::now();
         peak_rss::reset_peak();
         let ctx = &self.ctx;
-        let flagged = input::flag::flag_rows(ctx, mapped, &self.settings.channel_rules).await?;
+        let input_params = InputParams::new(&self.settings, self.now);
+        let flagged = input::flag::flag_rows(
+            ctx,
+            mapped,
+            &self.settings.channel_rules,
+            &self.settings.conversions,
+            &input_params,
+        )
+        .await?;
         store.materialize(ctx, FLAGGED, flagged, true).await?;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
@@ -138,6 +169,11 @@ impl Job {
         let Some(max_us) = counts.max_event_time_us else {
             return Err(Error::NoEvents);
         };
+        // an --as-of before every event leaves nothing to analyse, like an
+        // empty input
+        if counts.valid == counts.after_as_of {
+            return Err(Error::NoEvents);
+        }
         let as_of = match self.settings.as_of {
             Some(d) => d,
             None => DateTime::from_timestamp_micros(max_us)
@@ -208,10 +244,18 @@ impl Job {
         };
         let df = self.frame(node, params).await.map_err(failed)?;
         let schema = df.schema().as_arrow().clone();
-        let rows = store
+        let rows = match store
             .materialize(&self.ctx, &node.name, df, node.internal())
             .await
-            .map_err(failed)?;
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                return Err(match &node.kind {
+                    NodeKind::Builtin(b) => b.explain(&self.ctx, &self.settings, e).await,
+                    NodeKind::Sql(_) => failed(e),
+                })
+            }
+        };
         tracing::info!(table = %node.name, rows, "done");
         Ok(NodeResult {
             name: node.name.clone(),

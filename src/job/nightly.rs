@@ -70,9 +70,9 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
     let started_at = (opts.now)();
     // Everything that can fail on bad config, queries or missing input
     // fails here, before anything is written.
-    let job = Job::new(settings, &opts.select)?;
+    let job = Job::new(settings, &opts.select)?.with_now(started_at);
     let settings = job.settings();
-    let discovery = input::discover(&settings.events, settings.as_of)?;
+    let discovery = input::discover_except(&settings.events, settings.as_of, &[&settings.out_dir])?;
     if opts.dry_run {
         return Ok(Outcome::Planned(Plan {
             discovery,
@@ -108,8 +108,7 @@ async fn execute(
         staging: staging.to_path_buf(),
     };
     let reading = Instant::now();
-    let mapped = job.read(&discovery.files).await?;
-    let mut prepared = job.prepare(mapped, &store).await?;
+    let mut prepared = job.prepare_files(&discovery.files, &store).await?;
     prepared.seconds = reading.elapsed().as_secs_f64();
     tracing::info!(as_of = %prepared.as_of, events = prepared.event_rows, rejected = prepared.rejected_rows, "input mapped");
     let results = job.run(&prepared, &store).await?;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::conversions::Conversion;
-use crate::config::units::{is_identifier, parse_duration};
+use crate::config::units::{is_identifier, parse_duration, parse_positive_duration};
 use crate::error::{Error, Result};
 use crate::functions::funnel::algo::MAX_STEPS;
 
@@ -206,7 +206,7 @@ fn resolve_gaps(
         .iter()
         .map(|g| match g.trim() {
             "" => Ok(None),
-            t => parse_duration(t)
+            t => parse_positive_duration(t)
                 .map(Some)
                 .map_err(|m| Error::setting(key, m)),
         })

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::conversions::{check_names, names_of, Conversion, ConversionKind};
-use crate::config::units::{is_identifier, parse_duration};
+use crate::config::units::{is_identifier, parse_positive_duration};
 use crate::error::{Error, Result};
 
 /// `[lift]`
@@ -168,7 +168,7 @@ pub fn validate(
     let lookback_seconds = l
         .lookback
         .as_deref()
-        .map(|s| parse_duration(s).map_err(|m| Error::setting("lift.lookback", m)))
+        .map(|s| parse_positive_duration(s).map_err(|m| Error::setting("lift.lookback", m)))
         .transpose()?;
     let opportunity_points = l.opportunity_points.unwrap_or(10.0);
     if !(opportunity_points > 0.0 && opportunity_points <= 100.0) {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::units::parse_duration;
+use crate::config::units::{parse_duration, parse_positive_duration};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -31,7 +31,7 @@ impl SessionsConfig {
     pub fn validate(&self) -> Result<SessionSettings> {
         let timeout = self.timeout.as_deref().unwrap_or("30m");
         let timeout_seconds =
-            parse_duration(timeout).map_err(|m| Error::setting("sessions.timeout", m))?;
+            parse_positive_duration(timeout).map_err(|m| Error::setting("sessions.timeout", m))?;
         let engaged = self.engaged_duration.as_deref().unwrap_or("10s");
         let engaged_seconds =
             parse_duration(engaged).map_err(|m| Error::setting("sessions.engaged_duration", m))?;
