@@ -13,7 +13,7 @@ use datafusion::arrow::array::{
     ArrayRef, Float64Array, Int64Array, NullArray, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{Field, Schema};
 use parquet::arrow::ArrowWriter;
 
 use crate::common::{stderr, Project, DAY0};
