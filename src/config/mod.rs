@@ -1,7 +1,7 @@
 //! Everything about configuration, in one place: the TOML file as written
 //! ([`Config`], one module per section under `sections/`), text units, and
-//! the validated [`Settings`] resolved once from flags > environment > file
-//! > defaults. Nothing outside this module re-validates user input, and
+//! the validated [`Settings`] resolved once from flags, then environment,
+//! then file, then defaults. Nothing outside this module re-validates user input, and
 //! nothing in it touches a `SessionContext` or reads event data.
 
 pub mod sections;

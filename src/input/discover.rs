@@ -40,7 +40,8 @@ pub fn discover_except(
     skip: &[&Path],
 ) -> Result<Discovery> {
     let mut walker = Walker {
-        seen: skip.iter().filter_map(|p| p.canonicalize().ok()).collect(),
+        skip: skip.iter().filter_map(|p| p.canonicalize().ok()).collect(),
+        seen: Vec::new(),
     };
     if specs.is_empty() {
         return Err(Error::setting(
@@ -88,7 +89,9 @@ pub fn discover_except(
 
 /// Collects input files, remembering the folders it has been in.
 struct Walker {
-    /// Canonical paths of the folders walked (and of the skipped ones).
+    /// Canonical paths of folders never to enter (nor anything under them).
+    skip: Vec<PathBuf>,
+    /// Canonical paths of the folders walked.
     seen: Vec<PathBuf>,
 }
 
@@ -111,7 +114,7 @@ impl Walker {
     /// entries (`_SUCCESS`, `.crc`, in-progress writes).
     fn walk(&mut self, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let real = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
-        if self.seen.iter().any(|s| real.starts_with(s)) {
+        if self.seen.contains(&real) || self.skip.iter().any(|s| real.starts_with(s)) {
             tracing::debug!(path = %dir.display(), "skipped: already read or the output folder");
             return Ok(());
         }
@@ -189,6 +192,12 @@ mod tests {
         let some = discover(&spec, NaiveDate::from_ymd_opt(2026, 1, 2)).unwrap();
         assert_eq!(some.files.len(), 2);
         assert_eq!(some.skipped_after_as_of, 1);
+        // a symlink loop is read once; a skipped folder not at all
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("date=2026-01-01/loop")).unwrap();
+        assert_eq!(discover(&spec, None).unwrap().files.len(), 3);
+        let skip = dir.path().join("date=2026-01-03");
+        let fewer = discover_except(&spec, None, &[skip.as_path()]).unwrap();
+        assert_eq!(fewer.files.len(), 2);
         let err = discover(&["nope/*.parquet".to_string()], None).unwrap_err();
         assert!(err.to_string().contains("nope/*.parquet"));
     }
