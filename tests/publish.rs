@@ -265,3 +265,72 @@ fn lock_file_left_by_an_older_version_does_not_block() {
         assert!(!p.path("out/.lock").exists());
     }
 }
+
+/// SIGTERM, SIGINT and SIGHUP (a scheduler's timeout, Ctrl-C, a closed
+/// terminal) stop a run on the bundled sample while it computes: the exit
+/// code is the shell's for the signal, the outputs of the previous run are
+/// untouched, no staging is left and the lock is free for the next run.
+#[test]
+#[ignore = "slow: runs the bundled sample four times"]
+fn a_signal_stops_a_run_cleanly() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().join("out");
+    let run = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_microconv"));
+        command
+            .args(["run", "--out"])
+            .arg(&out)
+            .current_dir(root)
+            .env_remove("MICROCONV_OUT")
+            .env_remove("MICROCONV_CONFIG");
+        command
+    };
+    let first = run().output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = tables_snapshot(&out);
+    let latest_before = std::fs::read(out.join("_manifests/latest.json")).unwrap();
+    for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+        let child = run()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // wait until the run is computing: its staging folder exists
+        let started = std::time::Instant::now();
+        while !out.join(".staging").exists() {
+            assert!(started.elapsed().as_secs() < 60, "the run never staged");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let kill = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "SIG{signal}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("SIG{signal}")),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(
+            tables_snapshot(&out),
+            before,
+            "SIG{signal} changed the outputs"
+        );
+        assert_eq!(
+            std::fs::read(out.join("_manifests/latest.json")).unwrap(),
+            latest_before
+        );
+        let staging_left = std::fs::read_dir(out.join(".staging"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(staging_left, 0, "SIG{signal} left staging behind");
+    }
+    // the lock went with the process: the next run takes it and publishes
+    let last = run().output().unwrap();
+    assert!(last.status.success(), "{}", stderr(&last));
+}
