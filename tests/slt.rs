@@ -61,6 +61,8 @@ slt_files!(
     markov,
     ordered_agg,
     path_edges,
+    rowwise,
+    shared_rules,
     stats,
 );
 
