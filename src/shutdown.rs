@@ -3,7 +3,7 @@
 //!
 //! A job races its work against [`signalled`]:
 //!
-//! ```ignore
+//! ```text
 //! tokio::select! {
 //!     result = job.run() => result,
 //!     signal = shutdown::signalled() => Err(Error::Stopped { signal }),
