@@ -207,8 +207,8 @@ fn an_event_in_2199_is_in_the_future_and_does_not_move_the_as_of_date() {
     assert_eq!(m["as_of"], "2026-03-01");
 }
 
-#[test]
-fn nan_and_infinite_revenue_are_rejected() {
+/// One good purchase (g1) and three (b1..b3) whose `revenue` is the caller's.
+fn purchases_with_revenue(revenue: ArrayRef) -> Project {
     let p = Project::new();
     std::fs::remove_file(p.path("events/part-0.parquet")).unwrap();
     write(
@@ -226,42 +226,26 @@ fn nan_and_infinite_revenue_are_rejected() {
                 ]),
             ),
             ("event_name", text(&["purchase"; 4])),
-            (
-                "revenue",
-                Arc::new(Float64Array::from(vec![
-                    10.0,
-                    f64::NAN,
-                    f64::INFINITY,
-                    f64::NEG_INFINITY,
-                ])) as ArrayRef,
-            ),
+            ("revenue", revenue),
         ],
     );
+    p
+}
+
+#[test]
+fn nan_and_infinite_revenue_are_rejected() {
+    let p = purchases_with_revenue(Arc::new(Float64Array::from(vec![
+        10.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ])));
     assert_rejects(&p, &["run"], "non-finite revenue", 3);
 }
 
 #[test]
 fn revenue_texts_nan_1e400_and_minus_inf_are_rejected() {
-    let p = Project::new();
-    std::fs::remove_file(p.path("events/part-0.parquet")).unwrap();
-    write(
-        &p.path("events/part-0.parquet"),
-        vec![
-            ("event_id", text(&["g1", "b1", "b2", "b3"])),
-            ("user_id", text(&["g", "u", "u", "u"])),
-            (
-                "event_time",
-                times(&[
-                    DAY0 + HOUR,
-                    DAY0 + 2 * HOUR,
-                    DAY0 + 3 * HOUR,
-                    DAY0 + 4 * HOUR,
-                ]),
-            ),
-            ("event_name", text(&["purchase"; 4])),
-            ("revenue", text(&["10.5", "NaN", "1e400", "-inf"])),
-        ],
-    );
+    let p = purchases_with_revenue(text(&["10.5", "NaN", "1e400", "-inf"]));
     assert_rejects(&p, &["run"], "non-finite revenue", 3);
 }
 
