@@ -10,6 +10,7 @@ mod funnels;
 mod generate;
 mod grain;
 mod lift;
+mod parallelism;
 mod publish;
 mod slt;
 mod support;

@@ -9,9 +9,13 @@
 -- event_id.
 -- output: internal
 --
--- Every window here runs over one global order (no PARTITION BY): with
--- millions of users a window per user or per session is far slower, and a
--- LAG/LEAD that checks the neighbour's key gives the same answer.
+-- The windows run per bucket of users (PARTITION BY hash_bucket(user_id)),
+-- then per bucket of sessions: every user (session) lies wholly in one of
+-- 1,024 buckets, the buckets are spread over target_partitions streams that
+-- sort and window in parallel, and a LAG/LEAD that checks the neighbour's
+-- key gives the same answer as a window per user (which is far slower with
+-- millions of users). Row numbers restart per bucket, so they are only
+-- compared within a user or a session.
 WITH ordered AS (
   SELECT
     e.*,
@@ -19,7 +23,7 @@ WITH ordered AS (
     LAG(user_id) OVER w AS prev_user,
     LAG(event_time) OVER w AS prev_time
   FROM events e
-  WINDOW w AS (ORDER BY user_id, event_time, event_id)
+  WINDOW w AS (PARTITION BY hash_bucket(user_id) ORDER BY user_id, event_time, event_id)
 ),
 starts AS (
   SELECT
@@ -34,14 +38,15 @@ grouped AS (
     *,
     -- the current session's first row, packed in one DECIMAL as
     -- row number * 10^18 + (its time in microseconds + 5 * 10^17): row
-    -- numbers grow along the order, so a running MAX finds the latest
-    -- session start without crossing users, and carries its time with it
+    -- numbers grow along the order within a bucket, so a running MAX finds
+    -- the latest session start without crossing users, and carries its time
+    -- with it
     -- (one pass; a join back to the start rows would sort the events twice)
     MAX(CASE WHEN is_new
       THEN CAST(rn AS DECIMAL(38, 0)) * 1000000000000000000
         + (CAST(event_time AS BIGINT) + 500000000000000000)
     END) OVER (
-      ORDER BY user_id, event_time, event_id
+      PARTITION BY hash_bucket(user_id) ORDER BY user_id, event_time, event_id
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS packed_start
   FROM starts
@@ -63,13 +68,13 @@ in_session AS (
     ROW_NUMBER() OVER s AS rn,
     LAG(session_id) OVER s AS prev_session
   FROM with_id
-  WINDOW s AS (ORDER BY session_id, event_time, event_id)
+  WINDOW s AS (PARTITION BY hash_bucket(session_id) ORDER BY session_id, event_time, event_id)
 ),
 numbered AS (
   SELECT
     *,
     MAX(CASE WHEN prev_session IS DISTINCT FROM session_id THEN rn END) OVER (
-      ORDER BY session_id, event_time, event_id
+      PARTITION BY hash_bucket(session_id) ORDER BY session_id, event_time, event_id
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS first_rn
   FROM in_session
@@ -83,7 +88,7 @@ next AS (
     LEAD(session_id) OVER s AS next_session,
     LEAD(event_time) OVER s AS next_time
   FROM numbered
-  WINDOW s AS (ORDER BY session_id, event_time, event_id)
+  WINDOW s AS (PARTITION BY hash_bucket(session_id) ORDER BY session_id, event_time, event_id)
 )
 SELECT
   event_id, user_id, event_time, event_name, session_id,

@@ -22,7 +22,7 @@ use crate::catalog::Params;
 use crate::config::sections::conversions::{ConversionKind, Scope};
 use crate::config::Settings;
 use crate::error::Result;
-use crate::input::FLAGGED;
+use crate::input::AFTER_AS_OF;
 
 /// The builtin `clv_activity_after_as_of`.
 #[derive(Debug)]
@@ -40,9 +40,9 @@ impl Builtin for ClvActivityAfterAsOf {
          for clv_validation"
     }
 
-    /// The flagged input: `events` stops at the as-of day.
+    /// The good input rows after the as-of day: `events` stops at it.
     fn reads(&self) -> &'static [&'static str] {
-        &[FLAGGED]
+        &[AFTER_AS_OF]
     }
 
     async fn build(
@@ -61,13 +61,9 @@ impl Builtin for ClvActivityAfterAsOf {
 async fn build(ctx: &SessionContext, settings: &Settings, params: &Params) -> Result<DataFrame> {
     let as_of_end = params.as_of_end();
     let df = ctx
-        .table(FLAGGED)
+        .table(AFTER_AS_OF)
         .await?
-        .filter(
-            col("reject_reason")
-                .is_null()
-                .and(col("event_time").gt_eq(lit(as_of_end))),
-        )?
+        .filter(col("event_time").gt_eq(lit(as_of_end)))?
         .with_column("event_seq", lit(ScalarValue::Int64(None)))?
         .with_column("dwell_seconds", lit(ScalarValue::Float64(None)))?;
     let mut orders: Expr = lit(0_i64);

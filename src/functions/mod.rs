@@ -2,6 +2,7 @@
 //! to a `SessionContext`; it depends on no process-global state, so any
 //! executor (local or distributed) can call it.
 
+pub mod bucket;
 pub mod clv;
 pub mod funnel;
 pub mod markov;
@@ -16,6 +17,7 @@ use datafusion::prelude::SessionContext;
 pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
     ctx.register_udf(time::seconds_between_udf());
+    ctx.register_udf(bucket::hash_bucket_udf());
     ctx.register_udaf(funnel::window_funnel_udaf());
     ctx.register_udaf(funnel::window_funnel_times_udaf());
     ctx.register_udf(funnel::wilson::proportion_ci_low_udf());

@@ -15,10 +15,12 @@ use crate::catalog::InputParams;
 use crate::config::sections::channels::ChannelRule;
 use crate::config::sections::conversions::{Conversion, Scope};
 use crate::error::{Error, Result};
-use crate::schema::UTC;
 
-/// The internal table holding every input row with its reject reason.
+/// The name under which the queries of the input stage read every input
+/// row with its reject reason (see [`super::tee`]: never materialised).
 pub const FLAGGED: &str = "_input";
+/// The internal table of good input rows after the as-of day.
+pub const AFTER_AS_OF: &str = "_events_after_as_of";
 /// The view the flagging SQL reads: the mapped input with its channel.
 const MAPPED: &str = "_input_mapped";
 /// The column naming a conversion whose value is not finite on the row.
@@ -28,6 +30,7 @@ const FLAG_SQL: &str = include_str!("sql/flag.sql");
 const EVENTS_SQL: &str = include_str!("sql/events.sql");
 const REJECTED_SQL: &str = include_str!("sql/rejected.sql");
 const COUNTS_SQL: &str = include_str!("sql/counts.sql");
+const AFTER_AS_OF_SQL: &str = include_str!("sql/after_as_of.sql");
 
 /// Derive `channel` where the source has none (first matching rule, else
 /// `other`), then flag rejected rows (missing, unparseable or unsupported
@@ -109,9 +112,17 @@ pub fn not_finite(x: Expr) -> Expr {
         .or(datafusion::functions::math::expr_fn::abs(x).gt(lit(f64::MAX)))
 }
 
-/// The canonical `events`: good rows of [`FLAGGED`] before `as_of_end`.
+/// The canonical `events`: good rows of [`FLAGGED`] before `as_of_end`
+/// (all of them when it is NULL).
 pub async fn events(ctx: &SessionContext, as_of_end: ScalarValue) -> Result<DataFrame> {
     let df = ctx.sql(EVENTS_SQL).await?;
+    Ok(df.with_param_values(vec![("as_of_end", as_of_end)])?)
+}
+
+/// [`AFTER_AS_OF`]: good rows of [`FLAGGED`] from `as_of_end` on (none
+/// when it is NULL).
+pub async fn after_as_of(ctx: &SessionContext, as_of_end: ScalarValue) -> Result<DataFrame> {
+    let df = ctx.sql(AFTER_AS_OF_SQL).await?;
     Ok(df.with_param_values(vec![("as_of_end", as_of_end)])?)
 }
 
@@ -137,16 +148,19 @@ impl InputCounts {
     }
 }
 
-/// Count [`FLAGGED`] rows by reason and find the latest valid event;
-/// `as_of_end_us` (exclusive) counts the valid events after the as-of day.
-pub async fn count(ctx: &SessionContext, as_of_end_us: Option<i64>) -> Result<InputCounts> {
-    let end = ScalarValue::TimestampMicrosecond(as_of_end_us, Some(UTC.into()));
-    let batches = ctx
+/// The query counting [`FLAGGED`] rows by reason and finding the latest
+/// valid event; `as_of_end` (exclusive, NULL for none) counts the valid
+/// events after the as-of day. [`read_counts`] reads its result.
+pub async fn count(ctx: &SessionContext, as_of_end: ScalarValue) -> Result<DataFrame> {
+    Ok(ctx
         .sql(COUNTS_SQL)
         .await?
-        .with_param_values(vec![("as_of_end", end)])?
-        .collect()
-        .await?;
+        .with_param_values(vec![("as_of_end", as_of_end)])?)
+}
+
+/// Run the [`count`] query.
+pub async fn read_counts(df: DataFrame) -> Result<InputCounts> {
+    let batches = df.collect().await?;
     let mut counts = InputCounts::default();
     for b in &batches {
         let reasons = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;

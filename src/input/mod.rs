@@ -5,6 +5,7 @@
 pub mod discover;
 pub mod flag;
 pub mod map;
+pub mod tee;
 
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::datasource::MemTable;
@@ -14,7 +15,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::sync::Arc;
 
 pub use discover::{discover, discover_except, Discovery, InputFile};
-pub use flag::{InputCounts, FLAGGED};
+pub use flag::{InputCounts, AFTER_AS_OF, FLAGGED};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};

@@ -13,11 +13,14 @@
 //! same three steps with other stores.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::catalog::streaming::StreamingTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{DataFrame, SessionContext};
+use datafusion::scalar::ScalarValue;
 
 use crate::builtin;
 use crate::catalog::{self, Catalog, InputParams, Params};
@@ -25,8 +28,9 @@ use crate::config::Settings;
 use crate::dag::{self, query_file, Node, NodeKind};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::input::{self, InputCounts, InputFile, FLAGGED};
+use crate::input::{self, InputCounts, InputFile, AFTER_AS_OF, FLAGGED};
 use crate::peak_rss;
+use crate::schema::UTC;
 use crate::sink::Store;
 
 pub mod nightly;
@@ -35,7 +39,7 @@ pub mod nightly;
 pub fn source_tables() -> BTreeSet<String> {
     catalog::REFERENCE_TABLES
         .iter()
-        .chain(&["events", "rejected_events", FLAGGED])
+        .chain(&["events", "rejected_events", AFTER_AS_OF])
         .map(|t| t.to_string())
         .collect()
 }
@@ -144,8 +148,11 @@ impl Job {
     }
 
     /// Flag the mapped input, fix the as-of date, register the reference
-    /// tables and parameters, and keep `_input` (internal), `events`
-    /// (internal) and `rejected_events` in `store`.
+    /// tables and parameters, and keep `events` (internal), the good rows
+    /// after the as-of day (internal) and `rejected_events` in `store`.
+    ///
+    /// One pass: the flagged rows stream into those three tables and the
+    /// counts by reason at once (see [`input::tee`]), never written whole.
     pub async fn prepare(&self, mapped: DataFrame, store: &dyn Store) -> Result<Prepared> {
         let started = Instant::now();
         peak_rss::reset_peak();
@@ -159,13 +166,36 @@ impl Job {
             &input_params,
         )
         .await?;
-        store.materialize(ctx, FLAGGED, flagged, true).await?;
+        // NULL without --as-of: the as-of day is then the latest event's,
+        // so every good row is before its end
+        let end = ScalarValue::TimestampMicrosecond(
+            self.settings.as_of.map(catalog::params::as_of_end_us),
+            Some(UTC.into()),
+        );
+        let (tables, producer) = input::tee::tee::<4>(flagged).await?;
+        // each consumer query is planned on its own copy of `_input`
+        let [events, rejected, after, counts] = tables;
+        self.read_input_as(events)?;
+        let events = input::flag::events(ctx, end.clone()).await?;
+        self.read_input_as(rejected)?;
+        let rejected = input::flag::rejected(ctx).await?;
+        self.read_input_as(after)?;
+        let after = input::flag::after_as_of(ctx, end.clone()).await?;
+        self.read_input_as(counts)?;
+        let counts = input::flag::count(ctx, end).await?;
+        ctx.deregister_table(FLAGGED)?;
+        let rejected_schema = rejected.schema().as_arrow().clone();
+        let (event_rows, rejected_rows, _, counts, ()) = tokio::try_join!(
+            store.materialize(ctx, "events", events, true),
+            store.materialize(ctx, "rejected_events", rejected, false),
+            store.materialize(ctx, AFTER_AS_OF, after, true),
+            input::flag::read_counts(counts),
+            producer.run(),
+        )?;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
-            "input read, mapped and flagged"
+            "input read, mapped, flagged and split"
         );
-        let end_us = self.settings.as_of.map(catalog::params::as_of_end_us);
-        let counts = input::flag::count(ctx, end_us).await?;
         let Some(max_us) = counts.max_event_time_us else {
             return Err(Error::NoEvents);
         };
@@ -182,17 +212,6 @@ impl Job {
         };
         let params = Params::new(&self.settings, as_of);
         self.catalog.register(ctx, &self.settings, &params)?;
-        let events = input::flag::events(ctx, params.as_of_end()).await?;
-        let event_rows = store.materialize(ctx, "events", events, true).await?;
-        tracing::info!(
-            seconds = started.elapsed().as_secs_f64(),
-            "events materialized"
-        );
-        let rejected = input::flag::rejected(ctx).await?;
-        let rejected_schema = rejected.schema().as_arrow().clone();
-        let rejected_rows = store
-            .materialize(ctx, "rejected_events", rejected, false)
-            .await?;
         Ok(Prepared {
             as_of,
             counts,
@@ -203,6 +222,13 @@ impl Job {
             seconds: started.elapsed().as_secs_f64(),
             peak_rss_bytes: peak_rss::peak_bytes(),
         })
+    }
+
+    /// Register `table` as the flagged input the next query plans on.
+    fn read_input_as(&self, table: Arc<StreamingTable>) -> Result<()> {
+        self.ctx.deregister_table(FLAGGED)?;
+        self.ctx.register_table(FLAGGED, table)?;
+        Ok(())
     }
 
     /// Run every node, in order, into `store`.

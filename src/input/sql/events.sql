@@ -1,6 +1,8 @@
 -- The canonical `events`: good rows of the flagged input `_input` up to the
 -- end of the as-of day, in the column order of the canonical schema.
+-- $as_of_end is NULL when no as-of date was given: the as-of day is then
+-- the latest good event's, so every good row is before its end.
 SELECT event_id, user_id, event_time, event_name, session_id, channel, source, medium,
   campaign, device, country, page, product_id, category, revenue, experiment, variant
 FROM _input
-WHERE reject_reason IS NULL AND event_time < $as_of_end
+WHERE reject_reason IS NULL AND ($as_of_end IS NULL OR event_time < $as_of_end)

@@ -33,6 +33,7 @@ WITH m AS (
 SELECT
   CASE
     -- with dedupe = false, identical rows without an id get distinct ids
+    -- (the row's number in its id's bucket: fixed for a given input)
     WHEN NOT $dedupe AND _derived_id AND _prev_id = event_id
       THEN event_id || '#' || CAST(_rn AS VARCHAR)
     ELSE event_id
@@ -45,13 +46,17 @@ SELECT
     WHEN $dedupe AND _prev_id = event_id AND _prev_reason IS NULL THEN 'duplicate event_id'
   END AS reject_reason
 FROM (
-  -- one global order instead of PARTITION BY event_id: valid rows of an id
-  -- come first, and any valid row after another valid row of the same id is
-  -- a duplicate (much faster than a window per distinct id)
+  -- one order per bucket of ids instead of PARTITION BY event_id: valid
+  -- rows of an id come first, and any valid row after another valid row of
+  -- the same id is a duplicate (much faster than a window per distinct id;
+  -- the buckets run in parallel, see hash_bucket)
   SELECT *,
     LAG(event_id) OVER w AS _prev_id,
     LAG(_reason) OVER w AS _prev_reason,
     ROW_NUMBER() OVER w AS _rn
   FROM m
-  WINDOW w AS (ORDER BY event_id, _reason NULLS FIRST, event_time, _source_file)
+  WINDOW w AS (
+    PARTITION BY hash_bucket(event_id)
+    ORDER BY event_id, _reason NULLS FIRST, event_time, _source_file
+  )
 )
