@@ -11,10 +11,9 @@
 #    microconv.toml minus [input]/[output]).
 # 2. microconv: `run --select <core tables> --memory-limit 8GiB` (release
 #    build; set MICROCONV_BIN=path to time another binary and skip the build).
-#    Per-table seconds come from the run manifest; peak RSS is the largest
-#    per-stage peak in it (microconv resets the kernel's high-water mark
-#    before each stage, so /usr/bin/time's %M only covers the last stages;
-#    the report prints both). A second, untimed run publishes copies of the internal
+#    Per-table seconds come from the run manifest; peak RSS is the
+#    process's, as /usr/bin/time's %M and the manifest's peak_rss_bytes see
+#    it. A second, untimed run publishes copies of the internal
 #    tables events, session_events and lift_users (scripts/bench/microconv_check/)
 #    for the checks.
 # 3. DuckDB (Python package `duckdb`; threads 2, memory limit 8GiB, spill to

@@ -55,19 +55,22 @@ ranked AS (
   SELECT *, ROW_NUMBER() OVER (ORDER BY users DESC, path) AS path_rank
   FROM per_path
 ),
+-- one pass over ranked: a top path is a group of its own (its rank), the
+-- rest share the NULL group, the '(other)' row (a UNION of two SELECTs
+-- from ranked would compute ranked, and all before it, twice)
 path_rows AS (
   SELECT
-    CAST(path_rank AS BIGINT) AS path_rank, path, CAST(path_length AS BIGINT) AS path_length, truncated,
-    CAST(1 AS BIGINT) AS distinct_paths, users, converters, revenue, total_revenue
+    CAST(CASE WHEN path_rank <= $max_paths THEN path_rank END AS BIGINT) AS path_rank,
+    CASE WHEN MIN(path_rank) <= $max_paths THEN MAX(path) ELSE '(other)' END AS path,
+    CAST(CASE WHEN MIN(path_rank) <= $max_paths THEN MAX(path_length) END AS BIGINT) AS path_length,
+    CASE WHEN MIN(path_rank) <= $max_paths THEN bool_or(truncated) END AS truncated,
+    COUNT(*) AS distinct_paths,
+    SUM(users) AS users,
+    SUM(converters) AS converters,
+    SUM(revenue) AS revenue,
+    SUM(total_revenue) AS total_revenue
   FROM ranked
-  WHERE path_rank <= $max_paths
-  UNION ALL
-  SELECT
-    CAST(NULL AS BIGINT), '(other)', CAST(NULL AS BIGINT), CAST(NULL AS BOOLEAN),
-    COUNT(*), SUM(users), SUM(converters), SUM(revenue), SUM(total_revenue)
-  FROM ranked
-  WHERE path_rank > $max_paths
-  HAVING COUNT(*) > 0
+  GROUP BY 1
 ),
 total AS (
   SELECT COUNT(*) AS all_users FROM journeys

@@ -228,7 +228,12 @@ pub async fn failing(
     None
 }
 
-/// The union of every `scope` conversion's matches in table `base`.
+/// Every `scope` conversion's matches in table `base`, in one pass over it
+/// (a UNION of one filtered scan per conversion read the table once per
+/// conversion): the rows that meet at least one `when` get the list of the
+/// conversions they meet (`array_compact` of one `CASE WHEN when_i THEN i`
+/// per conversion), which is unnested into one row per hit; its name and
+/// value are then picked by that index.
 async fn build(
     ctx: &SessionContext,
     scope: Scope,
@@ -236,10 +241,22 @@ async fn build(
     conversions: &[Conversion],
 ) -> Result<DataFrame> {
     let defs: Vec<&Conversion> = conversions.iter().filter(|c| c.scope == scope).collect();
-    let mut out: Option<DataFrame> = None;
-    for def in defs {
-        let df = ctx.table(base).await?;
+    if defs.is_empty() {
+        return Ok(ctx.read_table(crate::input::empty_table(hits_schema())?)?);
+    }
+    let df = ctx.table(base).await?;
+    let mut any: Option<Expr> = None;
+    let mut tags = Vec::with_capacity(defs.len());
+    let mut names = Vec::with_capacity(defs.len());
+    let mut values = Vec::with_capacity(defs.len());
+    for (i, def) in defs.iter().enumerate() {
         let (cond, value) = super::conversion_exprs(&df, def)?;
+        let index = lit(i as i64);
+        tags.push(when(cond.clone(), index.clone()).end()?);
+        any = Some(match any {
+            None => cond,
+            Some(a) => a.or(cond),
+        });
         // a NaN or infinite value cannot be summed or averaged; the input
         // stage rejects the rows where it can see one (conversions on
         // canonical columns), the rest have no value
@@ -251,25 +268,50 @@ async fn build(
             .otherwise(v)?,
             None => lit(ScalarValue::Float64(None)),
         };
-        let (event_id, time): (Expr, Expr) = match scope {
-            Scope::Event => (col("event_id"), col("event_time")),
-            Scope::Session => (lit(ScalarValue::Utf8(None)), col("session_start")),
-        };
-        let hits = df.filter(cond)?.select(vec![
+        names.push((index.clone(), lit(def.name.clone())));
+        values.push((index, value));
+    }
+    // CASE _hit WHEN 0 THEN x0 WHEN 1 THEN x1 ... ELSE x_last END: the
+    // index is always one of them, and with an ELSE a name is not NULL
+    let by_hit = |mut pairs: Vec<(Expr, Expr)>| -> Expr {
+        let last = pairs.pop().map(|(_, x)| Box::new(x));
+        if pairs.is_empty() {
+            // one conversion: its value, no CASE (which needs a WHEN)
+            return last.map_or(lit(ScalarValue::Null), |x| *x);
+        }
+        Expr::Case(datafusion::logical_expr::Case::new(
+            Some(Box::new(col(HIT))),
+            pairs
+                .into_iter()
+                .map(|(w, t)| (Box::new(w), Box::new(t)))
+                .collect(),
+            last,
+        ))
+    };
+    let (event_id, time): (Expr, Expr) = match scope {
+        Scope::Event => (col("event_id"), col("event_time")),
+        Scope::Session => (lit(ScalarValue::Utf8(None)), col("session_start")),
+    };
+    let any = any.unwrap_or(lit(false));
+    let hits = df
+        .filter(any)?
+        .with_column(
+            HIT,
+            datafusion::functions_nested::expr_fn::array_compact(
+                datafusion::functions_nested::expr_fn::make_array(tags),
+            ),
+        )?
+        .unnest_columns(&[HIT])?
+        .select(vec![
             event_id.alias("event_id"),
             col("user_id"),
             col("session_id"),
             cast(time, timestamp_type()).alias("event_time"),
-            lit(def.name.clone()).alias("conversion"),
-            value.alias("value"),
+            by_hit(names).alias("conversion"),
+            cast(by_hit(values), DataType::Float64).alias("value"),
         ])?;
-        out = Some(match out {
-            None => hits,
-            Some(acc) => acc.union(hits)?,
-        });
-    }
-    match out {
-        Some(df) => Ok(df),
-        None => Ok(ctx.read_table(crate::input::empty_table(hits_schema())?)?),
-    }
+    Ok(hits)
 }
+
+/// The column holding the index of the conversion a row is a hit of.
+const HIT: &str = "_hit";

@@ -164,9 +164,8 @@ fn generate(args: &GenerateArgs) -> Result<()> {
         partition_by_date: args.partition_by_date,
         dirty: args.dirty,
     };
-    crate::peak_rss::reset_peak();
     let report = crate::generate::generate(&opts)?;
-    let peak = crate::peak_rss::peak_bytes()
+    let peak = crate::peak_rss::process_peak()
         .map(|b| format!(", peak RSS {:.0} MB", b as f64 / 1e6))
         .unwrap_or_default();
     print(&format!(

@@ -94,10 +94,11 @@ pub fn run_summary(s: &RunSummary) -> String {
     }
     let _ = writeln!(
         out,
-        "published {} tables to {} in {:.1} s; manifest {}",
+        "published {} tables to {} in {:.1} s (peak RSS {} MB); manifest {}",
         s.tables.len(),
         s.out_dir.display(),
         s.seconds,
+        mb(s.peak_rss_bytes).trim(),
         s.manifest.display()
     );
     out

@@ -155,7 +155,7 @@ impl Job {
     /// counts by reason at once (see [`input::tee`]), never written whole.
     pub async fn prepare(&self, mapped: DataFrame, store: &dyn Store) -> Result<Prepared> {
         let started = Instant::now();
-        peak_rss::reset_peak();
+        peak_rss::stage_start();
         let ctx = &self.ctx;
         let input_params = InputParams::new(&self.settings, self.now);
         let flagged = input::flag::flag_rows(
@@ -220,7 +220,7 @@ impl Job {
             event_rows,
             rejected_schema,
             seconds: started.elapsed().as_secs_f64(),
-            peak_rss_bytes: peak_rss::peak_bytes(),
+            peak_rss_bytes: peak_rss::stage_peak(),
         })
     }
 
@@ -259,7 +259,7 @@ impl Job {
         store: &dyn Store,
     ) -> Result<NodeResult> {
         let started = Instant::now();
-        peak_rss::reset_peak();
+        peak_rss::stage_start();
         let failed = |e: Error| match e {
             Error::DataFusion(source) => Error::QueryFailed {
                 name: node.name.clone(),
@@ -288,7 +288,7 @@ impl Job {
             rows,
             seconds: started.elapsed().as_secs_f64(),
             schema,
-            peak_rss_bytes: peak_rss::peak_bytes(),
+            peak_rss_bytes: peak_rss::stage_peak(),
         })
     }
 

@@ -42,6 +42,8 @@ pub struct RunSummary {
     pub counts: InputCounts,
     pub input_seconds: f64,
     pub input_peak_rss_bytes: Option<u64>,
+    /// The process's peak resident memory, as the OS keeps it.
+    pub peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
     /// Every table in run order, internal ones marked in their name.
     pub stages: Vec<TableEntry>,
@@ -187,6 +189,7 @@ fn finish(
         input_rows: prepared.counts.clone(),
         input_seconds: prepared.seconds,
         input_peak_rss_bytes: prepared.peak_rss_bytes,
+        peak_rss_bytes: crate::peak_rss::process_peak(),
         tables: tables.clone(),
         internal_tables: internal,
     };
@@ -202,6 +205,7 @@ fn finish(
         counts: prepared.counts,
         input_seconds: prepared.seconds,
         input_peak_rss_bytes: prepared.peak_rss_bytes,
+        peak_rss_bytes: crate::peak_rss::process_peak(),
         tables,
         stages,
         seconds: started.elapsed().as_secs_f64(),

@@ -24,6 +24,9 @@ pub struct Manifest {
     pub input_rows: InputCounts,
     pub input_seconds: f64,
     pub input_peak_rss_bytes: Option<u64>,
+    /// The process's peak resident memory over the whole run, as the OS
+    /// keeps it (each stage's own peak is in its entry).
+    pub peak_rss_bytes: Option<u64>,
     pub tables: Vec<TableEntry>,
     /// Tables computed for later queries but not published (path empty).
     pub internal_tables: Vec<TableEntry>,

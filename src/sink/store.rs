@@ -154,6 +154,10 @@ impl Store for ParquetStore {
     }
 }
 
+/// The most a file's row group buffers before it is written out, per
+/// file being written (one per partition).
+const ROW_GROUP_BYTES: usize = 64 << 20;
+
 /// `part-00000.parquet`, `part-00001.parquet`...: the files of a table.
 pub fn part_file_name(index: usize) -> String {
     format!("part-{index:05}.parquet")
@@ -198,6 +202,11 @@ async fn write_stream(
         }
         if let Some(w) = writer.as_mut() {
             w.write(&batch).map_err(|e| parquet_error(&path, e))?;
+            // a row group is buffered until it is written, outside the
+            // memory pool: bound it by bytes as well as by rows
+            if w.in_progress_size() > ROW_GROUP_BYTES {
+                w.flush().map_err(|e| parquet_error(&path, e))?;
+            }
         }
         rows += batch.num_rows() as u64;
     }
@@ -246,5 +255,126 @@ fn parquet_error(path: &Path, e: ParquetError) -> Error {
     Error::Publish {
         path: path.to_path_buf(),
         message: format!("writing Parquet failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionConfig;
+
+    /// A session with 3 partitions and row groups of 100 rows, and a store
+    /// in a temp dir.
+    fn setup() -> (SessionContext, ParquetStore, tempfile::TempDir) {
+        let mut config = SessionConfig::new().with_target_partitions(3);
+        config.options_mut().execution.parquet.max_row_group_size = 100;
+        let ctx = SessionContext::new_with_config(config);
+        let dir = tempfile::tempdir().unwrap();
+        let store = ParquetStore {
+            staging: dir.path().join("run-1"),
+        };
+        (ctx, store, dir)
+    }
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// 1..=n spread over 3 partitions (a GROUP BY hash-partitions it).
+    async fn numbers(ctx: &SessionContext, n: i64) -> DataFrame {
+        ctx.sql(&format!(
+            "SELECT k, COUNT(*) AS c FROM (SELECT value AS k FROM generate_series(1, {n})) GROUP BY k"
+        ))
+        .await
+        .unwrap()
+    }
+
+    async fn sum_and_count(ctx: &SessionContext, table: &str) -> (i64, i64) {
+        let b = ctx
+            .sql(&format!("SELECT SUM(k), COUNT(*) FROM {table}"))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let sum = b[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            .unwrap()
+            .value(0);
+        let count = b[0]
+            .column(1)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            .unwrap()
+            .value(0);
+        (sum, count)
+    }
+
+    #[tokio::test]
+    async fn a_large_table_is_one_file_per_partition_and_reads_back_whole() {
+        let (ctx, store, _dir) = setup();
+        let df = numbers(&ctx, 1000).await;
+        let rows = store.materialize(&ctx, "t", df, false).await.unwrap();
+        assert_eq!(rows, 1000);
+        // 1000 rows > one row group of 100: each of the 3 partitions wrote
+        // its own file
+        assert_eq!(
+            files(&store.table_dir("t", false)),
+            [
+                "part-00000.parquet",
+                "part-00001.parquet",
+                "part-00002.parquet"
+            ]
+        );
+        // sum of 1..=1000 = 500500
+        assert_eq!(sum_and_count(&ctx, "t").await, (500_500, 1000));
+    }
+
+    #[tokio::test]
+    async fn a_small_table_stays_one_file_and_an_empty_one_keeps_its_schema() {
+        let (ctx, store, _dir) = setup();
+        let df = numbers(&ctx, 50).await;
+        assert_eq!(
+            store.materialize(&ctx, "small", df, true).await.unwrap(),
+            50
+        );
+        assert_eq!(
+            files(&store.table_dir("small", true)),
+            ["part-00000.parquet"]
+        );
+        // sum of 1..=50 = 1275
+        assert_eq!(sum_and_count(&ctx, "small").await, (1275, 50));
+
+        let empty = ctx
+            .sql("SELECT k, c FROM small WHERE k > 100")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .materialize(&ctx, "empty", empty, false)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            files(&store.table_dir("empty", false)),
+            ["part-00000.parquet"]
+        );
+        let schema = ctx
+            .table("empty")
+            .await
+            .unwrap()
+            .schema()
+            .as_arrow()
+            .clone();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["k", "c"]);
     }
 }

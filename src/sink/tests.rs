@@ -27,6 +27,7 @@ fn manifest(run_id: &str, tables: &[&str]) -> Manifest {
         input_rows: Default::default(),
         input_seconds: 0.0,
         input_peak_rss_bytes: None,
+        peak_rss_bytes: None,
         tables: tables
             .iter()
             .map(|t| TableEntry {
