@@ -205,3 +205,66 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
     // another: an absolute floor far below any printed figure
     diff <= rel * a.abs().max(b.abs()) || diff < 1e-12
 }
+
+#[test]
+fn a_table_written_as_several_files_reads_back_whole_in_pyarrow_and_duckdb() {
+    // row groups of 5,000 rows: the sample's 44,923 sessions (planted by the
+    // generator) are larger than one, so each of the 2 partitions writes a file
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(root.join("microconv.toml"))
+        .unwrap()
+        .replace(
+            "zstd_level = 3\n",
+            "zstd_level = 3\nmax_row_group_size = 5000\n",
+        )
+        .replace(
+            "events = [\"data/sample\"]",
+            &format!(
+                "events = [{:?}]",
+                root.join("data/sample").to_str().unwrap()
+            ),
+        );
+    assert!(config.contains("max_row_group_size = 5000"));
+    std::fs::write(dir.path().join("microconv.toml"), config).unwrap();
+    let o = microconv(dir.path(), &["run", "--select", "sessions"]);
+    assert_ok(&o);
+    let out = dir.path().join("out");
+    let truth: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("data/sample/ground_truth.json")).unwrap(),
+    )
+    .unwrap();
+    let sessions = truth["sessions"]["count"].as_u64().unwrap();
+    let m = manifest(&out);
+    let entry = m["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "sessions")
+        .unwrap();
+    assert_eq!(entry["rows"].as_u64(), Some(sessions));
+    let folder = out.join(entry["path"].as_str().unwrap());
+    let mut files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["part-00000.parquet", "part-00001.parquet"]);
+    // our own reader, then two independent ones (CI installs them)
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rows = rt.block_on(rows_of(&out, "sessions"));
+    assert_eq!(rows.len() as u64, sessions);
+    crate::support::python_check(
+        &folder,
+        &format!(
+            "import pyarrow.dataset as ds, sys\n\
+             t = ds.dataset(sys.argv[1], format='parquet').to_table()\n\
+             assert t.num_rows == {sessions}, t.num_rows\n\
+             assert len(set(t.column('session_id').to_pylist())) == {sessions}\n\
+             try:\n    import duckdb\n\
+             except ImportError:\n    sys.exit(0)\n\
+             n, d = duckdb.connect().execute(f\"SELECT count(*), count(DISTINCT session_id) FROM read_parquet('{{sys.argv[1]}}/*.parquet')\").fetchone()\n\
+             assert (n, d) == ({sessions}, {sessions}), (n, d)\n"
+        ),
+    );
+}
