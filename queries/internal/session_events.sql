@@ -94,7 +94,7 @@ SELECT
   event_id, user_id, event_time, event_name, session_id,
   channel, source, medium, campaign, device, country, page, product_id, category,
   revenue, experiment, variant,
-  rn - first_rn + 1 AS event_seq,
+  CAST(rn - first_rn + 1 AS BIGINT) AS event_seq,
   CASE
     WHEN next_session = session_id
     THEN seconds_between(event_time, next_time)

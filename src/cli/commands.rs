@@ -98,6 +98,10 @@ impl crate::sink::Store for ViewStore {
         ctx.register_table(name, df.into_view())?;
         Ok(0)
     }
+
+    fn consumes(&self) -> bool {
+        false
+    }
 }
 
 async fn register_latest_outputs(ctx: &SessionContext, settings: &Settings) -> Result<()> {

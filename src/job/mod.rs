@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use datafusion::catalog::streaming::StreamingTable;
+use datafusion::catalog::TableProvider;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
@@ -172,8 +172,15 @@ impl Job {
             self.settings.as_of.map(catalog::params::as_of_end_us),
             Some(UTC.into()),
         );
-        let (tables, producer) = input::tee::tee::<4>(flagged).await?;
-        // each consumer query is planned on its own copy of `_input`
+        // each consumer query is planned on its own copy of `_input`: one
+        // side of a tee, or (for a store that only keeps views) the same view
+        let (tables, producer): ([Arc<dyn TableProvider>; 4], _) = if store.consumes() {
+            let (tables, producer) = input::tee::tee::<4>(flagged).await?;
+            (tables.map(|t| t as Arc<dyn TableProvider>), Some(producer))
+        } else {
+            let view = flagged.into_view();
+            (std::array::from_fn(|_| Arc::clone(&view)), None)
+        };
         let [events, rejected, after, counts] = tables;
         self.read_input_as(events)?;
         let events = input::flag::events(ctx, end.clone()).await?;
@@ -185,13 +192,28 @@ impl Job {
         let counts = input::flag::count(ctx, end).await?;
         ctx.deregister_table(FLAGGED)?;
         let rejected_schema = rejected.schema().as_arrow().clone();
-        let (event_rows, rejected_rows, _, counts, ()) = tokio::try_join!(
-            store.materialize(ctx, "events", events, true),
-            store.materialize(ctx, "rejected_events", rejected, false),
-            store.materialize(ctx, AFTER_AS_OF, after, true),
-            input::flag::read_counts(counts),
-            producer.run(),
-        )?;
+        let (event_rows, rejected_rows, counts) = match producer {
+            Some(producer) => {
+                let (events, rejected, _, counts, ()) = tokio::try_join!(
+                    store.materialize(ctx, "events", events, true),
+                    store.materialize(ctx, "rejected_events", rejected, false),
+                    store.materialize(ctx, AFTER_AS_OF, after, true),
+                    input::flag::read_counts(counts),
+                    producer.run(),
+                )?;
+                (events, rejected, counts)
+            }
+            None => (
+                store.materialize(ctx, "events", events, true).await?,
+                store
+                    .materialize(ctx, "rejected_events", rejected, false)
+                    .await?,
+                {
+                    store.materialize(ctx, AFTER_AS_OF, after, true).await?;
+                    input::flag::read_counts(counts).await?
+                },
+            ),
+        };
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "input read, mapped, flagged and split"
@@ -225,7 +247,7 @@ impl Job {
     }
 
     /// Register `table` as the flagged input the next query plans on.
-    fn read_input_as(&self, table: Arc<StreamingTable>) -> Result<()> {
+    fn read_input_as(&self, table: Arc<dyn TableProvider>) -> Result<()> {
         self.ctx.deregister_table(FLAGGED)?;
         self.ctx.register_table(FLAGGED, table)?;
         Ok(())

@@ -32,6 +32,14 @@ pub trait Store: Send + Sync {
         df: DataFrame,
         internal: bool,
     ) -> Result<u64>;
+
+    /// Whether `materialize` reads its input to the end before it returns.
+    /// A store that does not (one that only registers a view) cannot be fed
+    /// by a single pass over a shared input (see `input::tee`): the input
+    /// stage then plans every table on a view of the input instead.
+    fn consumes(&self) -> bool {
+        true
+    }
 }
 
 /// Results in memory (tests, ad-hoc SQL).
