@@ -16,14 +16,21 @@
 -- key gives the same answer as a window per user (which is far slower with
 -- millions of users). Row numbers restart per bucket, so they are only
 -- compared within a user or a session.
-WITH ordered AS (
+-- The bucket is a column computed once and carried along: a window
+-- PARTITION BY the expression hash_bucket(...) in each CTE would not be
+-- known to share the previous window's order, and each would sort again.
+WITH bucketed AS (
+  SELECT e.*, hash_bucket(user_id) AS user_bucket
+  FROM events e
+),
+ordered AS (
   SELECT
-    e.*,
+    *,
     ROW_NUMBER() OVER w AS rn,
     LAG(user_id) OVER w AS prev_user,
     LAG(event_time) OVER w AS prev_time
-  FROM events e
-  WINDOW w AS (PARTITION BY hash_bucket(user_id) ORDER BY user_id, event_time, event_id)
+  FROM bucketed
+  WINDOW w AS (PARTITION BY user_bucket ORDER BY user_id, event_time, event_id)
 ),
 starts AS (
   SELECT
@@ -46,7 +53,7 @@ grouped AS (
       THEN CAST(rn AS DECIMAL(38, 0)) * 1000000000000000000
         + (CAST(event_time AS BIGINT) + 500000000000000000)
     END) OVER (
-      PARTITION BY hash_bucket(user_id) ORDER BY user_id, event_time, event_id
+      PARTITION BY user_bucket ORDER BY user_id, event_time, event_id
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS packed_start
   FROM starts
@@ -62,19 +69,23 @@ with_id AS (
     revenue, experiment, variant
   FROM grouped
 ),
+session_bucketed AS (
+  SELECT *, hash_bucket(session_id) AS session_bucket
+  FROM with_id
+),
 in_session AS (
   SELECT
     *,
     ROW_NUMBER() OVER s AS rn,
     LAG(session_id) OVER s AS prev_session
-  FROM with_id
-  WINDOW s AS (PARTITION BY hash_bucket(session_id) ORDER BY session_id, event_time, event_id)
+  FROM session_bucketed
+  WINDOW s AS (PARTITION BY session_bucket ORDER BY session_id, event_time, event_id)
 ),
 numbered AS (
   SELECT
     *,
     MAX(CASE WHEN prev_session IS DISTINCT FROM session_id THEN rn END) OVER (
-      PARTITION BY hash_bucket(session_id) ORDER BY session_id, event_time, event_id
+      PARTITION BY session_bucket ORDER BY session_id, event_time, event_id
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS first_rn
   FROM in_session
@@ -88,7 +99,7 @@ next AS (
     LEAD(session_id) OVER s AS next_session,
     LEAD(event_time) OVER s AS next_time
   FROM numbered
-  WINDOW s AS (PARTITION BY hash_bucket(session_id) ORDER BY session_id, event_time, event_id)
+  WINDOW s AS (PARTITION BY session_bucket ORDER BY session_id, event_time, event_id)
 )
 SELECT
   event_id, user_id, event_time, event_name, session_id,
