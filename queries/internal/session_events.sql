@@ -3,33 +3,38 @@
 -- description: The canonical events with their session. Where the source has
 -- no session_id, a session is a run of one user's events with no gap longer
 -- than $session_timeout_seconds (a gap of exactly the timeout stays in the
--- session); its id is `<user_id>#<start, UTC, ISO>`. event_seq numbers the
--- events of a session from 1; dwell_seconds is the time to the next event of
--- the same session (NULL for its last event). Ties in time are ordered by
--- event_id.
+-- session), among that user's events without a source session_id; its id is
+-- `<user_id>#<start, UTC, ISO>`. event_seq numbers the events of a session
+-- from 1; dwell_seconds is the time to the next event of the same session
+-- (NULL for its last event). Ties in time are ordered by event_id.
 -- output: internal
 --
--- The windows run per bucket of users (PARTITION BY hash_bucket(user_id)),
--- then per bucket of sessions: every user (session) lies wholly in one of
--- 1,024 buckets, the buckets are spread over target_partitions streams that
--- sort and window in parallel, and a LAG/LEAD that checks the neighbour's
--- key gives the same answer as a window per user (which is far slower with
--- millions of users). Row numbers restart per bucket, so they are only
--- compared within a user or a session.
--- The bucket is a column computed once and carried along: a window
--- PARTITION BY the expression hash_bucket(...) in each CTE would not be
--- known to share the previous window's order, and each would sort again.
-WITH bucketed AS (
+-- Two branches, each event sorted once: the events without a source
+-- session_id are ordered by user, which splits and numbers their sessions in
+-- one pass (a session is a run of consecutive rows there); those with one
+-- are ordered by session. Each runs per bucket (PARTITION BY a hash_bucket
+-- column): every user (session) lies wholly in one of 1,024 buckets, the
+-- buckets are spread over target_partitions streams that sort and window in
+-- parallel, and a LAG/LEAD that checks the neighbour's key gives the same
+-- answer as a window per user (far slower with millions of users). Row
+-- numbers restart per bucket, so they are only compared within a user or a
+-- session. The bucket is a column computed once and carried along: a window
+-- PARTITION BY the expression hash_bucket(...) in each CTE would not be known
+-- to share the previous window's order, and each would sort again.
+WITH computed AS (
   SELECT e.*, hash_bucket(user_id) AS user_bucket
   FROM events e
+  WHERE session_id IS NULL
 ),
 ordered AS (
   SELECT
     *,
     ROW_NUMBER() OVER w AS rn,
     LAG(user_id) OVER w AS prev_user,
-    LAG(event_time) OVER w AS prev_time
-  FROM bucketed
+    LAG(event_time) OVER w AS prev_time,
+    LEAD(user_id) OVER w AS next_user,
+    LEAD(event_time) OVER w AS next_time
+  FROM computed
   WINDOW w AS (PARTITION BY user_bucket ORDER BY user_id, event_time, event_id)
 ),
 starts AS (
@@ -37,7 +42,10 @@ starts AS (
     *,
     (prev_user IS DISTINCT FROM user_id)
       OR seconds_between(prev_time, event_time) > $session_timeout_seconds
-      AS is_new
+      AS is_new,
+    next_user = user_id
+      AND seconds_between(event_time, next_time) <= $session_timeout_seconds
+      AS next_in_session
   FROM ordered
 ),
 grouped AS (
@@ -46,9 +54,9 @@ grouped AS (
     -- the current session's first row, packed in one DECIMAL as
     -- row number * 10^18 + (its time in microseconds + 5 * 10^17): row
     -- numbers grow along the order within a bucket, so a running MAX finds
-    -- the latest session start without crossing users, and carries its time
-    -- with it
-    -- (one pass; a join back to the start rows would sort the events twice)
+    -- the latest session start without crossing users, and carries its row
+    -- number and time with it (one pass; a join back to the start rows
+    -- would sort the events twice)
     MAX(CASE WHEN is_new
       THEN CAST(rn AS DECIMAL(38, 0)) * 1000000000000000000
         + (CAST(event_time AS BIGINT) + 500000000000000000)
@@ -58,27 +66,31 @@ grouped AS (
     ) AS packed_start
   FROM starts
 ),
-with_id AS (
+computed_sessions AS (
   SELECT
     event_id, user_id, event_time, event_name,
-    COALESCE(session_id, user_id || '#' || to_char(
+    user_id || '#' || to_char(
       arrow_cast(CAST(packed_start % 1000000000000000000 AS BIGINT) - 500000000000000000,
         'Timestamp(Microsecond, Some("UTC"))'),
-      '%Y-%m-%dT%H:%M:%S%.6fZ')) AS session_id,
+      '%Y-%m-%dT%H:%M:%S%.6fZ') AS session_id,
     channel, source, medium, campaign, device, country, page, product_id, category,
-    revenue, experiment, variant
+    revenue, experiment, variant,
+    CAST(rn - CAST((packed_start - packed_start % 1000000000000000000)
+      / 1000000000000000000 AS BIGINT) + 1 AS BIGINT) AS event_seq,
+    CASE WHEN next_in_session THEN seconds_between(event_time, next_time) END AS dwell_seconds
   FROM grouped
 ),
-session_bucketed AS (
-  SELECT *, hash_bucket(session_id) AS session_bucket
-  FROM with_id
+sourced AS (
+  SELECT e.*, hash_bucket(session_id) AS session_bucket
+  FROM events e
+  WHERE session_id IS NOT NULL
 ),
 in_session AS (
   SELECT
     *,
     ROW_NUMBER() OVER s AS rn,
     LAG(session_id) OVER s AS prev_session
-  FROM session_bucketed
+  FROM sourced
   WINDOW s AS (PARTITION BY session_bucket ORDER BY session_id, event_time, event_id)
 ),
 numbered AS (
@@ -101,6 +113,8 @@ next AS (
   FROM numbered
   WINDOW s AS (PARTITION BY session_bucket ORDER BY session_id, event_time, event_id)
 )
+SELECT * FROM computed_sessions
+UNION ALL
 SELECT
   event_id, user_id, event_time, event_name, session_id,
   channel, source, medium, campaign, device, country, page, product_id, category,
