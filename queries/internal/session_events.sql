@@ -31,9 +31,7 @@ ordered AS (
     *,
     ROW_NUMBER() OVER w AS rn,
     LAG(user_id) OVER w AS prev_user,
-    LAG(event_time) OVER w AS prev_time,
-    LEAD(user_id) OVER w AS next_user,
-    LEAD(event_time) OVER w AS next_time
+    LAG(event_time) OVER w AS prev_time
   FROM computed
   WINDOW w AS (PARTITION BY user_bucket ORDER BY user_id, event_time, event_id)
 ),
@@ -42,10 +40,7 @@ starts AS (
     *,
     (prev_user IS DISTINCT FROM user_id)
       OR seconds_between(prev_time, event_time) > $session_timeout_seconds
-      AS is_new,
-    next_user = user_id
-      AND seconds_between(event_time, next_time) <= $session_timeout_seconds
-      AS next_in_session
+      AS is_new
   FROM ordered
 ),
 grouped AS (
@@ -66,6 +61,17 @@ grouped AS (
     ) AS packed_start
   FROM starts
 ),
+-- LEAD after the running MAX, in a window of its own: a running MAX over
+-- the output of a LEAD window is many times slower in DataFusion 55 (with
+-- one partition, 10M events took 260 s instead of 20 s)
+computed_next AS (
+  SELECT
+    *,
+    LEAD(user_id) OVER w AS next_user,
+    LEAD(event_time) OVER w AS next_time
+  FROM grouped
+  WINDOW w AS (PARTITION BY user_bucket ORDER BY user_id, event_time, event_id)
+),
 computed_sessions AS (
   SELECT
     event_id, user_id, event_time, event_name,
@@ -77,8 +83,13 @@ computed_sessions AS (
     revenue, experiment, variant,
     CAST(rn - CAST((packed_start - packed_start % 1000000000000000000)
       / 1000000000000000000 AS BIGINT) + 1 AS BIGINT) AS event_seq,
-    CASE WHEN next_in_session THEN seconds_between(event_time, next_time) END AS dwell_seconds
-  FROM grouped
+    -- the next event is in the session unless it starts a new one
+    CASE
+      WHEN next_user = user_id
+        AND seconds_between(event_time, next_time) <= $session_timeout_seconds
+      THEN seconds_between(event_time, next_time)
+    END AS dwell_seconds
+  FROM computed_next
 ),
 sourced AS (
   SELECT e.*, hash_bucket(session_id) AS session_bucket
