@@ -203,16 +203,14 @@ impl Job {
                 )?;
                 (events, rejected, counts)
             }
-            None => (
-                store.materialize(ctx, "events", events, true).await?,
-                store
+            None => {
+                let events = store.materialize(ctx, "events", events, true).await?;
+                let rejected = store
                     .materialize(ctx, "rejected_events", rejected, false)
-                    .await?,
-                {
-                    store.materialize(ctx, AFTER_AS_OF, after, true).await?;
-                    input::flag::read_counts(counts).await?
-                },
-            ),
+                    .await?;
+                store.materialize(ctx, AFTER_AS_OF, after, true).await?;
+                (events, rejected, input::flag::read_counts(counts).await?)
+            }
         };
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),

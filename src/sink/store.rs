@@ -110,10 +110,15 @@ impl Store for ParquetStore {
         // files carry the schema of the optimized logical plan, as
         // DataFusion's own writer does (its nullability is the documented
         // one; the physical plan's can be stricter)
-        let optimized = df.clone().into_optimized_plan()?;
-        let schema: SchemaRef = Arc::new(optimized.schema().as_arrow().clone());
+        // (optimized once: DataFrame::create_physical_plan would again)
         let task_ctx = Arc::new(df.task_ctx());
-        let plan = df.create_physical_plan().await?;
+        let (state, logical) = df.into_parts();
+        let optimized = state.optimize(&logical)?;
+        let schema: SchemaRef = Arc::new(optimized.schema().as_arrow().clone());
+        let plan = state
+            .query_planner()
+            .create_physical_plan(&optimized, &state)
+            .await?;
 
         // every output partition of the plan streams into its own file, in
         // parallel (one task each; a partition with no rows writes nothing)
