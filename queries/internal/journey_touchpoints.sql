@@ -46,10 +46,13 @@ touches AS (
     OR s.session_id = e.conversion_session_id
 ),
 numbered AS (
+  -- one window (one sort) for the number and the previous channel
   SELECT
     *,
-    CAST(ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY session_start, session_id) AS BIGINT) AS touch_seq
+    CAST(ROW_NUMBER() OVER w AS BIGINT) AS touch_seq,
+    LAG(channel) OVER w AS prev_channel
   FROM touches
+  WINDOW w AS (PARTITION BY user_id ORDER BY session_start, session_id)
 )
 SELECT
   user_id,
@@ -60,5 +63,6 @@ SELECT
   session_start,
   channel,
   campaign,
-  touch_seq = 1 OR LAG(channel) OVER (PARTITION BY user_id ORDER BY touch_seq) <> channel AS new_channel
+  -- channel is never NULL here, so a NULL previous channel is the first touch
+  prev_channel IS NULL OR prev_channel <> channel AS new_channel
 FROM numbered

@@ -8,8 +8,8 @@
 -- output: internal
 SELECT
   user_id,
-  COALESCE(first_value(channel ORDER BY session_start, session_id), '(none)') AS first_touch_channel,
-  COALESCE(first_value(device ORDER BY session_start, session_id), '(none)') AS first_touch_device,
+  COALESCE(first_by(channel, session_start, session_id), '(none)') AS first_touch_channel,
+  COALESCE(first_by(device, session_start, session_id), '(none)') AS first_touch_device,
   MIN(session_start) AS first_seen,
   MAX(session_end) AS last_activity,
   MAX(session_end) >= COALESCE($lift_window_start, MIN(session_start)) AS in_lift_window

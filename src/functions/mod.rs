@@ -4,6 +4,7 @@
 
 pub mod bucket;
 pub mod clv;
+pub mod first_by;
 pub mod funnel;
 pub mod markov;
 pub mod ordered_agg;
@@ -25,6 +26,7 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udaf(markov::udaf::markov_attribution_udaf());
     ctx.register_udaf(ordered_agg::string_agg_by_udaf());
     ctx.register_udaf(ordered_agg::array_agg_by_udaf());
+    ctx.register_udaf(first_by::first_by_udaf());
     clv::register(ctx);
     stats::register(ctx);
     stats::two_proportion::register(ctx);
