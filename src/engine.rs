@@ -29,6 +29,14 @@ pub fn session(settings: &Settings) -> Result<SessionContext> {
     // readable by every Parquet reader.
     options.execution.parquet.schema_force_view_types = false;
     options.sql_parser.map_string_types_to_utf8view = false;
+    // Rows hash-partitioned by a bucket (of users, of sessions) stay where
+    // they are for any later step keyed by that bucket and more: an
+    // aggregate GROUP BY bucket, session_id, ... then runs in the
+    // partitions the window ran in, on rows still in order, instead of
+    // being repartitioned by all its keys. DataFusion does this only from
+    // 4 partitions up by default; the plans partitioned by bucket (see
+    // queries/journeys/path_edges.sql) want it at any count.
+    options.optimizer.subset_repartition_threshold = 1;
     for (key, value) in &settings.datafusion {
         // keys may be written with or without the `datafusion.` prefix
         let full = if key.starts_with("datafusion.") {

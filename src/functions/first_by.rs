@@ -115,7 +115,7 @@ impl AggregateUDFImpl for FirstBy {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(Single(Winners(vec![None]))))
+        Ok(Box::new(Single(Winners(vec![None], 0))))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -126,7 +126,7 @@ impl AggregateUDFImpl for FirstBy {
         &self,
         _args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Winners(Vec::new())))
+        Ok(Box::new(Winners(Vec::new(), 0)))
     }
 
     fn order_sensitivity(&self) -> AggregateOrderSensitivity {
@@ -159,8 +159,14 @@ fn before(key: Option<i64>, tiebreak: Option<&str>, value: Option<&str>, row: &R
         == Ordering::Less
 }
 
-/// The winner of every group (`None`: no row yet).
-struct Winners(Vec<Option<Row>>);
+/// The winner of every group (`None`: no row yet), and the bytes of the
+/// strings they hold (kept up to date: `size` is called after every batch).
+struct Winners(Vec<Option<Row>>, usize);
+
+fn heap_bytes(row: &Row) -> usize {
+    row.tiebreak.as_ref().map_or(0, String::capacity)
+        + row.value.as_ref().map_or(0, String::capacity)
+}
 
 /// Columns of the inputs (or of a partial state) as plain arrays.
 struct Columns {
@@ -209,11 +215,15 @@ impl Winners {
                 Some(row) => before(key, tiebreak, value, row),
             };
             if replace {
-                self.0[g] = Some(Row {
+                let row = Row {
                     key,
                     tiebreak: tiebreak.map(str::to_string),
                     value: value.map(str::to_string),
-                });
+                };
+                self.1 += heap_bytes(&row);
+                if let Some(old) = self.0[g].replace(row) {
+                    self.1 -= heap_bytes(&old);
+                }
             }
         }
     }
@@ -258,16 +268,14 @@ impl Winners {
     }
 
     fn memory(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<Option<Row>>()
-            + self
-                .0
-                .iter()
-                .flatten()
-                .map(|r| {
-                    r.tiebreak.as_ref().map_or(0, String::capacity)
-                        + r.value.as_ref().map_or(0, String::capacity)
-                })
-                .sum::<usize>()
+        self.0.capacity() * std::mem::size_of::<Option<Row>>() + self.1
+    }
+
+    /// Take the groups `emit_to` asks for, and their bytes from the count.
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Option<Row>> {
+        let taken = emit_to.take_needed(&mut self.0);
+        self.1 -= taken.iter().flatten().map(heap_bytes).sum::<usize>();
+        taken
     }
 }
 
@@ -285,11 +293,11 @@ impl GroupsAccumulator for Winners {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        Ok(Winners::evaluate(&emit_to.take_needed(&mut self.0)))
+        Ok(Winners::evaluate(&self.take(emit_to)))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(Winners::state(&emit_to.take_needed(&mut self.0)))
+        Ok(Winners::state(&self.take(emit_to)))
     }
 
     fn merge_batch(
@@ -308,7 +316,7 @@ impl GroupsAccumulator for Winners {
     ) -> Result<Vec<ArrayRef>> {
         // each row its own group
         let n = values[0].len();
-        let mut one = Winners(Vec::new());
+        let mut one = Winners(Vec::new(), 0);
         let indices: Vec<usize> = (0..n).collect();
         let columns = Columns::new(&values[0], &values[1], &values[2])?;
         one.offer(&columns, None, &indices, opt_filter, n);

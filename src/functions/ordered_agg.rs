@@ -209,8 +209,30 @@ struct Groups {
     /// Index of the key among the arguments.
     key_arg: usize,
     rows: Vec<Vec<Entry>>,
-    /// Bytes of the values held, for `size`.
+    /// Bytes of the values held, plus the capacity of the groups' vectors,
+    /// kept up to date for `size` (called after every batch: summing over
+    /// millions of groups there would make the aggregate quadratic).
     bytes: usize,
+}
+
+/// Push `entry` onto `rows`, counting the bytes it adds into `bytes`.
+fn push(rows: &mut Vec<Entry>, entry: Entry, bytes: &mut usize) {
+    let before = rows.capacity();
+    *bytes += entry.1.as_ref().map_or(0, String::len);
+    rows.push(entry);
+    *bytes += (rows.capacity() - before) * std::mem::size_of::<Entry>();
+}
+
+/// The bytes [`push`] counted for `rows`.
+fn bytes_of(rows: &[Vec<Entry>]) -> usize {
+    rows.iter()
+        .map(|r| {
+            r.capacity() * std::mem::size_of::<Entry>()
+                + r.iter()
+                    .map(|(_, v)| v.as_ref().map_or(0, String::len))
+                    .sum::<usize>()
+        })
+        .sum()
 }
 
 fn as_utf8(array: &ArrayRef) -> Result<ArrayRef> {
@@ -238,9 +260,8 @@ impl Groups {
             if value.is_none() && self.delimiter.is_some() {
                 continue; // string_agg skips NULL values
             }
-            self.bytes += value.as_ref().map_or(0, String::len);
             let key = keys.is_valid(i).then(|| keys.value(i));
-            self.rows[g].push((key, value));
+            push(&mut self.rows[g], (key, value), &mut self.bytes);
         }
     }
 
@@ -318,8 +339,7 @@ impl Groups {
                 let value = value_items
                     .is_valid(vj)
                     .then(|| value_items.value(vj).to_string());
-                self.bytes += value.as_ref().map_or(0, String::len);
-                self.rows[g].push((key, value));
+                push(&mut self.rows[g], (key, value), &mut self.bytes);
             }
         }
     }
@@ -343,24 +363,15 @@ impl Groups {
         Ok(())
     }
 
-    /// Bytes of the values still held, after some groups were emitted.
-    fn recount(&mut self) {
-        self.bytes = self
-            .rows
-            .iter()
-            .flatten()
-            .map(|(_, v)| v.as_ref().map_or(0, String::len))
-            .sum();
+    /// Take the groups `emit_to` asks for, and their bytes from the count.
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<Entry>> {
+        let taken = emit_to.take_needed(&mut self.rows);
+        self.bytes -= bytes_of(&taken);
+        taken
     }
 
     fn memory(&self) -> usize {
-        self.bytes
-            + self.rows.capacity() * std::mem::size_of::<Vec<Entry>>()
-            + self
-                .rows
-                .iter()
-                .map(|r| r.capacity() * std::mem::size_of::<Entry>())
-                .sum::<usize>()
+        self.bytes + self.rows.capacity() * std::mem::size_of::<Vec<Entry>>()
     }
 }
 
@@ -376,14 +387,12 @@ impl GroupsAccumulator for Groups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = emit_to.take_needed(&mut self.rows);
-        self.recount();
+        let groups = self.take(emit_to);
         Ok(self.finish(groups))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.rows);
-        self.recount();
+        let groups = self.take(emit_to);
         Ok(Groups::state_of(groups))
     }
 
