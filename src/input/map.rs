@@ -151,7 +151,12 @@ fn row_key(schema: &DFSchema, source: &str, dedupe: &Dedupe) -> Result<Expr> {
                 .expect("CASE with a WHEN is valid"),
         );
     }
-    Ok(md5(concat_ws(lit("|"), parts)))
+    // md5 returns Utf8View; as Utf8, `COALESCE(event_id, _row_key)` keeps
+    // the source's Utf8 event_id instead of casting it to views of its
+    // batches' buffers: sorted and merged, such views pull every buffer they
+    // point into along, and a spilled sort wrote and read back gigabytes
+    // (100M events under a 2 GiB limit failed in the merge)
+    Ok(cast(md5(concat_ws(lit("|"), parts)), DataType::Utf8))
 }
 
 fn null_of(kind: Kind) -> ScalarValue {
