@@ -36,6 +36,8 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
+use super::ordered_agg::is_text;
+
 /// The `first_by(value, key, tiebreak)` aggregate.
 pub fn first_by_udaf() -> AggregateUDF {
     AggregateUDF::from(FirstBy {
@@ -46,13 +48,6 @@ pub fn first_by_udaf() -> AggregateUDF {
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct FirstBy {
     signature: Signature,
-}
-
-fn is_text(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
-    )
 }
 
 impl AggregateUDFImpl for FirstBy {

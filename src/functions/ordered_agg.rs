@@ -72,7 +72,8 @@ fn text_list() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
 }
 
-fn is_text(t: &DataType) -> bool {
+/// A string type (or NULL) as an argument: shared with `first_by`.
+pub(crate) fn is_text(t: &DataType) -> bool {
     matches!(
         t,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
