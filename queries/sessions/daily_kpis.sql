@@ -4,26 +4,46 @@
 -- conversion_rate = converting_sessions / sessions (a session converts when
 -- it has a macro conversion); user_conversion_rate = converting_users /
 -- users. Both denominators are columns, so rates can be re-aggregated.
-WITH conv AS (
+-- each session with its conversions, by one aggregation over the sessions
+-- and the conversions (UNION ALL) rather than a join of two per-session
+-- tables: an aggregation can spill, DataFusion's hash join cannot (at 100M
+-- events under a 2 GiB limit the join did not fit). HAVING keeps the
+-- sessions only, as the LEFT JOIN from sessions did.
+WITH rows AS (
   SELECT
     session_id,
-    SUM(CASE WHEN kind = 'micro' THEN 1 ELSE 0 END) AS micro_conversions,
-    SUM(CASE WHEN kind = 'macro' THEN 1 ELSE 0 END) AS macro_conversions,
-    SUM(CASE WHEN kind = 'macro' THEN COALESCE(value, 0) ELSE 0 END) AS revenue
+    CAST(session_start AS DATE) AS day,
+    COALESCE(channel, '(none)') AS channel,
+    user_id,
+    1 AS is_session,
+    0 AS micro,
+    0 AS macro,
+    0.0 AS revenue
+  FROM sessions
+  UNION ALL
+  SELECT
+    session_id,
+    NULL,
+    NULL,
+    NULL,
+    0,
+    CASE WHEN kind = 'micro' THEN 1 ELSE 0 END,
+    CASE WHEN kind = 'macro' THEN 1 ELSE 0 END,
+    CASE WHEN kind = 'macro' THEN COALESCE(value, 0.0) ELSE 0.0 END
   FROM conversions
-  GROUP BY session_id
 ),
 s AS (
   SELECT
-    CAST(s.session_start AS DATE) AS day,
-    COALESCE(s.channel, '(none)') AS channel,
-    s.user_id,
-    COALESCE(c.micro_conversions, 0) AS micro_conversions,
-    COALESCE(c.macro_conversions, 0) AS macro_conversions,
-    COALESCE(c.revenue, 0.0) AS revenue,
-    CASE WHEN COALESCE(c.macro_conversions, 0) > 0 THEN s.user_id END AS converting_user
-  FROM sessions s
-  LEFT JOIN conv c ON s.session_id = c.session_id
+    MAX(day) AS day,
+    MAX(channel) AS channel,
+    MAX(user_id) AS user_id,
+    SUM(micro) AS micro_conversions,
+    SUM(macro) AS macro_conversions,
+    SUM(revenue) AS revenue,
+    CASE WHEN SUM(macro) > 0 THEN MAX(user_id) END AS converting_user
+  FROM rows
+  GROUP BY session_id
+  HAVING SUM(is_session) > 0
 ),
 g AS (
   SELECT
