@@ -107,6 +107,8 @@ pub enum Error {
     },
     #[error("cannot publish {path}: {message}")]
     Publish { path: PathBuf, message: String },
+    #[error("cannot write the report {path}: {message}")]
+    Report { path: PathBuf, message: String },
     #[error("stopped by {signal}; the outputs are as they were before the run")]
     Stopped { signal: crate::shutdown::Signal },
     #[error(transparent)]

@@ -16,6 +16,7 @@ pub mod generate;
 pub mod input;
 pub mod job;
 pub mod peak_rss;
+pub mod report;
 pub mod schema;
 pub mod shutdown;
 pub mod sink;

@@ -75,12 +75,18 @@ fn footer(file: &Path, context: &str) -> (Option<String>, u64) {
     (run_id, meta.num_rows() as u64)
 }
 
-/// The published `as_of` folders on disk, relative to `out`.
+/// The published `as_of` folders of tables on disk, relative to `out`
+/// (not the HTML reports, `report/as_of=...`, written after the publish
+/// from what it published).
 fn published(out: &Path) -> Vec<String> {
     let mut dirs = Vec::new();
     for table in std::fs::read_dir(out).unwrap().flatten() {
         let name = table.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with('_') || !table.path().is_dir() {
+        if name.starts_with('.')
+            || name.starts_with('_')
+            || name == "report"
+            || !table.path().is_dir()
+        {
             continue;
         }
         for day in std::fs::read_dir(table.path()).unwrap().flatten() {

@@ -12,5 +12,6 @@ mod grain;
 mod lift;
 mod parallelism;
 mod publish;
+mod report;
 mod slt;
 mod support;

@@ -80,7 +80,7 @@ SELECT
   significant,
   opportunity,
   CASE WHEN eligible
-    THEN RANK() OVER (PARTITION BY macro, eligible ORDER BY opportunity DESC)
+    THEN CAST(RANK() OVER (PARTITION BY macro, eligible ORDER BY opportunity DESC) AS BIGINT)
   END AS priority,
   low_sample,
   too_good_to_be_true

@@ -6,7 +6,7 @@ use std::io::Write;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 
-use super::report;
+use super::summary;
 use super::{Cli, Command, CommonArgs, Format, GenerateArgs, SqlArgs};
 use crate::config::{ProcessEnv, Settings};
 use crate::error::{Error, Result};
@@ -23,6 +23,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             let opts = RunOptions {
                 select: args.select,
                 dry_run: args.dry_run,
+                report: !args.no_report,
+                observer: super::progress::for_stderr(cli.log_format),
                 ..Default::default()
             };
             // a signal drops the run: its staging, lock and session go with it
@@ -31,17 +33,27 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 signal = crate::shutdown::signalled() => return Err(Error::Stopped { signal }),
             };
             match outcome {
-                Outcome::Ran(summary) => print(&report::run_summary(&summary)),
-                Outcome::Planned(plan) => print(&report::plan(&plan)),
+                Outcome::Ran(summary) => print(&summary::run_summary(&summary)),
+                Outcome::Planned(plan) => print(&summary::plan(&plan)),
             }
         }
         Command::Validate(args) => validate(&args).await,
         Command::Queries(args) => {
             let job = Job::new(Settings::resolve(&args, &ProcessEnv)?, &[])?;
-            print(&report::queries(job.nodes()))
+            print(&summary::queries(job.nodes()))
         }
         Command::Sql(args) => sql(&args).await,
         Command::Generate(args) => generate(&args),
+        Command::Report(args) => {
+            let settings = Settings::resolve(&args, &ProcessEnv)?;
+            let out = &settings.out_dir;
+            let as_of = match settings.as_of {
+                Some(d) => d.to_string(),
+                None => crate::report::latest_as_of(out)?,
+            };
+            let path = crate::report::write(out, &as_of).await?;
+            print(&format!("report: {}\n", path.display()))
+        }
     }
 }
 
@@ -58,7 +70,7 @@ async fn validate(args: &CommonArgs) -> Result<()> {
     let discovery = input::discover_except(&settings.events, settings.as_of, &[&settings.out_dir])?;
     let prepared = job.prepare_files(&discovery.files, &MemoryStore).await?;
     let events = job.context().table("events").await?;
-    print(&report::validation(
+    print(&summary::validation(
         &discovery,
         &prepared,
         events.schema().as_arrow(),
@@ -174,10 +186,10 @@ fn generate(args: &GenerateArgs) -> Result<()> {
         .unwrap_or_default();
     print(&format!(
         "generated {} events ({} users, {} sessions, {} buyers) in {} file(s) under {} in {:.1} s ({:.0} events/s{peak})\nground truth: {}\n",
-        report::thousands(report.events),
-        report::thousands(report.users),
-        report::thousands(report.sessions),
-        report::thousands(report.buyers),
+        summary::thousands(report.events),
+        summary::thousands(report.users),
+        summary::thousands(report.sessions),
+        summary::thousands(report.buyers),
         report.files.len(),
         args.out.display(),
         report.seconds,

@@ -2,7 +2,8 @@
 //! validated [`crate::config::settings::Settings`] in one place and never re-checked.
 
 pub mod commands;
-pub mod report;
+pub mod progress;
+pub mod summary;
 
 use std::path::PathBuf;
 
@@ -18,6 +19,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Logs on stderr: `text` (a progress bar on a terminal, a line per
+    /// finished table otherwise) or `json` (one record per line, for log
+    /// collectors)
+    #[arg(long, global = true, value_enum, env = "MICROCONV_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +44,8 @@ pub enum Command {
     Sql(SqlArgs),
     /// Write synthetic events with planted ground truth (Parquet + ground_truth.json).
     Generate(GenerateArgs),
+    /// Write the HTML report of the published tables (by default of the latest run's as-of date).
+    Report(CommonArgs),
 }
 
 /// Options shared by the commands that read a config.
@@ -67,6 +81,9 @@ pub struct RunArgs {
     /// Print the plan (inputs, query order, dependencies, destinations); write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Do not write the HTML report (`<out>/report/as_of=<date>/index.html`) after publishing
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -133,6 +133,11 @@ pub fn parse(file_name: &str, path: &str, sql: &str, origin: Origin) -> Result<Q
             "`{name}` is not a valid table name: use lowercase letters, digits and _"
         )));
     }
+    if name == crate::report::REPORT_DIR {
+        return Err(err(format!(
+            "`{name}` is reserved: <out>/{name}/ holds the HTML report; rename the file"
+        )));
+    }
     check_read_only(sql).map_err(err)?;
     let h = header(sql);
     let (key, nullable_key) = match &h.key {
@@ -332,6 +337,10 @@ mod tests {
     #[test]
     fn bad_names_are_refused() {
         assert!(parse("My Table.sql", "x", "SELECT 1", Origin::User).is_err());
+        let reserved = parse("report.sql", "my/report.sql", "SELECT 1", Origin::User)
+            .unwrap_err()
+            .to_string();
+        assert!(reserved.contains("my/report.sql"), "{reserved}");
     }
 
     /// Every `.sql` file under `dir`, as paths relative to it with `/`.

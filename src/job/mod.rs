@@ -31,9 +31,10 @@ use crate::error::{Error, Result};
 use crate::input::{self, InputCounts, InputFile, AFTER_AS_OF, FLAGGED};
 use crate::peak_rss;
 use crate::schema::UTC;
-use crate::sink::Store;
+use crate::sink::{self, Store};
 
 pub mod nightly;
+pub mod progress;
 
 /// Tables that exist before any query runs.
 pub fn source_tables() -> BTreeSet<String> {
@@ -54,6 +55,7 @@ pub struct Job {
     /// The run's clock: events later than this plus `[input]
     /// future_margin` are rejected.
     now: DateTime<Utc>,
+    observer: Arc<dyn progress::Observer>,
 }
 
 /// What the input stage found.
@@ -106,6 +108,7 @@ impl Job {
             catalog,
             nodes,
             now: Utc::now(),
+            observer: Arc::new(progress::Silent),
         })
     }
 
@@ -113,6 +116,16 @@ impl Job {
     pub fn with_now(mut self, now: DateTime<Utc>) -> Job {
         self.now = now;
         self
+    }
+
+    /// Tell `observer` of every table as it starts and ends.
+    pub fn with_observer(mut self, observer: Arc<dyn progress::Observer>) -> Job {
+        self.observer = observer;
+        self
+    }
+
+    pub fn observer(&self) -> &dyn progress::Observer {
+        self.observer.as_ref()
     }
 
     pub fn settings(&self) -> &Settings {
@@ -185,7 +198,7 @@ impl Job {
         self.read_input_as(events)?;
         let events = input::flag::events(ctx, end.clone()).await?;
         self.read_input_as(rejected)?;
-        let rejected = input::flag::rejected(ctx).await?;
+        let rejected = sink::types::published(input::flag::rejected(ctx).await?)?;
         self.read_input_as(after)?;
         let after = input::flag::after_as_of(ctx, end.clone()).await?;
         self.read_input_as(counts)?;
@@ -254,8 +267,11 @@ impl Job {
     /// Run every node, in order, into `store`.
     pub async fn run(&self, prepared: &Prepared, store: &dyn Store) -> Result<Vec<NodeResult>> {
         let mut results = Vec::with_capacity(self.nodes.len());
-        for node in &self.nodes {
-            results.push(self.run_node(node, &prepared.params, store).await?);
+        for (index, node) in self.nodes.iter().enumerate() {
+            self.observer.table_started(index, &node.name);
+            let result = self.run_node(node, &prepared.params, store).await?;
+            self.observer.table_done(index, &result, node.internal());
+            results.push(result);
         }
         Ok(results)
     }
@@ -288,7 +304,10 @@ impl Job {
             },
             other => other,
         };
-        let df = self.frame(node, params).await.map_err(failed)?;
+        let mut df = self.frame(node, params).await.map_err(failed)?;
+        if !node.internal() {
+            df = sink::types::published(df).map_err(failed)?;
+        }
         let schema = df.schema().as_arrow().clone();
         let rows = match store
             .materialize(&self.ctx, &node.name, df, node.internal())

@@ -3,10 +3,12 @@
 //! succeeded.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+use super::progress::{InputDone, Observer, Silent};
 use super::{Job, NodeResult, Prepared};
 use crate::config::Settings;
 use crate::dag::{Node, NodeKind};
@@ -16,12 +18,16 @@ use crate::sink::manifest::{self, Manifest, TableEntry};
 use crate::sink::{self, OutputLock, ParquetStore, Staging, TablesNotRun};
 
 /// Options of one run that are not settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunOptions {
     pub select: Vec<String>,
     pub dry_run: bool,
     /// The clock, injectable for tests.
     pub now: fn() -> DateTime<Utc>,
+    /// Write the HTML report after publishing (`--no-report` turns it off).
+    pub report: bool,
+    /// Told of each step as it happens (progress, logs).
+    pub observer: Arc<dyn Observer>,
 }
 
 impl Default for RunOptions {
@@ -30,6 +36,8 @@ impl Default for RunOptions {
             select: vec![],
             dry_run: false,
             now: Utc::now,
+            report: true,
+            observer: Arc::new(Silent),
         }
     }
 }
@@ -50,6 +58,8 @@ pub struct RunSummary {
     pub seconds: f64,
     pub manifest: PathBuf,
     pub out_dir: PathBuf,
+    /// The HTML report written after publishing, or why it was not.
+    pub report: Option<std::result::Result<PathBuf, String>>,
 }
 
 /// A dry run's plan.
@@ -72,7 +82,9 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
     let started_at = (opts.now)();
     // Everything that can fail on bad config, queries or missing input
     // fails here, before anything is written.
-    let job = Job::new(settings, &opts.select)?.with_now(started_at);
+    let job = Job::new(settings, &opts.select)?
+        .with_now(started_at)
+        .with_observer(Arc::clone(&opts.observer));
     let settings = job.settings();
     let discovery = input::discover_except(&settings.events, settings.as_of, &[&settings.out_dir])?;
     if opts.dry_run {
@@ -91,13 +103,30 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
         std::process::id()
     );
     let staging = Staging::create(&lock, &run_id)?;
+    opts.observer.run_started(&run_id, job.nodes().len());
     let result = execute(&job, &discovery, staging.path()).await;
+    if result.is_ok() {
+        opts.observer.publishing();
+    }
     let outcome = match result {
         Ok((prepared, results)) => finish(
             &job, &discovery, &staging, prepared, results, &run_id, started_at, opts, started,
         ),
         Err(e) => Err(e),
     };
+    let outcome = match outcome {
+        // the report reads what was just published, still under the lock
+        Ok(mut summary) if opts.report => {
+            summary.report = Some(
+                crate::report::write(&out, &summary.as_of)
+                    .await
+                    .map_err(|e| crate::error::report(&e)),
+            );
+            Ok(summary)
+        }
+        other => other,
+    };
+    opts.observer.finished();
     outcome.map(Outcome::Ran)
 }
 
@@ -113,6 +142,12 @@ async fn execute(
     let mut prepared = job.prepare_files(&discovery.files, &store).await?;
     prepared.seconds = reading.elapsed().as_secs_f64();
     tracing::info!(as_of = %prepared.as_of, events = prepared.event_rows, rejected = prepared.rejected_rows, "input mapped");
+    job.observer().input_done(&InputDone {
+        events: prepared.event_rows,
+        rejected: prepared.rejected_rows,
+        seconds: prepared.seconds,
+        peak_rss_bytes: prepared.peak_rss_bytes,
+    });
     let results = job.run(&prepared, &store).await?;
     Ok((prepared, results))
 }
@@ -211,5 +246,6 @@ fn finish(
         seconds: started.elapsed().as_secs_f64(),
         manifest: manifest_path,
         out_dir: out.clone(),
+        report: None,
     })
 }

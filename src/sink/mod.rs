@@ -16,6 +16,7 @@ pub mod store;
 pub mod sweep;
 #[cfg(test)]
 mod tests;
+pub mod types;
 
 use std::path::{Path, PathBuf};
 

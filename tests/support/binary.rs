@@ -9,7 +9,8 @@ use super::fixtures::{fixture_rows, write_events, CONFIG};
 
 /// The variables the binary reads settings from: a developer's shell must
 /// not change what a test sees. (`MICROCONV_LOG` passes through.)
-const SETTINGS_ENV: [&str; 4] = [
+const SETTINGS_ENV: [&str; 5] = [
+    "MICROCONV_LOG_FORMAT",
     "MICROCONV_CONFIG",
     "MICROCONV_OUT",
     "MICROCONV_MEMORY_LIMIT",

@@ -101,6 +101,15 @@ pub fn run_summary(s: &RunSummary) -> String {
         mb(s.peak_rss_bytes).trim(),
         s.manifest.display()
     );
+    match &s.report {
+        Some(Ok(path)) => {
+            let _ = writeln!(out, "report: {}", path.display());
+        }
+        Some(Err(why)) => {
+            let _ = writeln!(out, "warning: the report was not written: {why}");
+        }
+        None => {}
+    }
     out
 }
 
