@@ -434,3 +434,25 @@ async fn the_report_renders_in_a_browser_with_the_published_numbers() {
         m["input_rows"]["rows"].to_string()
     );
 }
+
+#[test]
+fn on_a_terminal_the_run_draws_a_progress_bar_instead_of_lines() {
+    // `script` (util-linux) gives the binary a pseudo-terminal
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("`script` not installed: the terminal check skipped");
+        return;
+    }
+    let p = Project::new();
+    let line = format!("{} run", env!("CARGO_BIN_EXE_microconv"));
+    let o = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(p.path(""))
+        .env_remove("MICROCONV_LOG_FORMAT")
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    // the bar's own line for the input stage, and none of the plain lines
+    assert!(all.contains("input: 8 events, 1 rejected in"), "{all}");
+    assert!(!all.contains("] sessions: 5 rows"), "{all}");
+}
