@@ -9,6 +9,7 @@ mod funnel_parity;
 mod funnels;
 mod generate;
 mod grain;
+mod input_formats;
 mod lift;
 mod parallelism;
 mod publish;

@@ -54,7 +54,7 @@ pub struct CommonArgs {
     /// Config file [env: MICROCONV_CONFIG] [default: microconv.toml if present]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Input events (Parquet file, directory or glob); repeatable; replaces [input] events
+    /// Input events (Parquet, CSV or NDJSON file, directory or glob); repeatable; replaces [input] events
     #[arg(long, value_name = "PATH")]
     pub events: Vec<String>,
     /// Output directory [env: MICROCONV_OUT]

@@ -1,11 +1,15 @@
-//! Finding input files: Parquet files, directories (recursive, Hive
-//! `key=value` partitions) and globs. Hive `date=`/`dt=`/`event_date=`
+//! Finding input files: files, directories (recursive, Hive `key=value`
+//! partitions) and globs. In a directory, the files of the `[input] format`
+//! (by extension: `.parquet`/`.parq`, `.csv`/`.tsv`,
+//! `.ndjson`/`.jsonl`/`.json`, or no extension at all), or of any of them
+//! when no format is set. Hive `date=`/`dt=`/`event_date=`
 //! partitions after the as-of date are skipped without being read.
 
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use crate::config::sections::input::InputFormat;
 use crate::error::{Error, Result};
 
 /// One input file.
@@ -26,7 +30,7 @@ const DATE_KEYS: [&str; 3] = ["date", "dt", "event_date"];
 
 /// Expand every spec; each must match at least one file.
 pub fn discover(specs: &[String], as_of: Option<NaiveDate>) -> Result<Discovery> {
-    discover_except(specs, as_of, &[])
+    discover_except(specs, as_of, &[], None)
 }
 
 /// [`discover`], never looking inside the folders in `skip` (the output
@@ -38,10 +42,12 @@ pub fn discover_except(
     specs: &[String],
     as_of: Option<NaiveDate>,
     skip: &[&Path],
+    format: Option<InputFormat>,
 ) -> Result<Discovery> {
     let mut walker = Walker {
         skip: skip.iter().filter_map(|p| p.canonicalize().ok()).collect(),
         seen: Vec::new(),
+        format,
     };
     if specs.is_empty() {
         return Err(Error::setting(
@@ -93,9 +99,23 @@ struct Walker {
     skip: Vec<PathBuf>,
     /// Canonical paths of the folders walked.
     seen: Vec<PathBuf>,
+    /// Only files of this format in folders (any known format when `None`).
+    format: Option<InputFormat>,
 }
 
 impl Walker {
+    /// Whether a file named `name` in a folder is input: a file of a known
+    /// format, or of `[input] format` when it is set (then also a file
+    /// with no extension at all, as exports are often named).
+    fn wanted(&self, name: &str) -> bool {
+        match (InputFormat::of_file(name), self.format) {
+            (Some(found), Some(format)) => found == format,
+            (Some(_), None) => true,
+            (None, Some(_)) => !name.contains('.'),
+            (None, None) => false,
+        }
+    }
+
     /// A file named by the user, or a folder to walk.
     fn visit(&mut self, path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
@@ -110,8 +130,8 @@ impl Walker {
         }
     }
 
-    /// Recursively collect `.parquet` files, skipping hidden and `_`
-    /// entries (`_SUCCESS`, `.crc`, in-progress writes).
+    /// Recursively collect data files, skipping hidden and `_` entries
+    /// (`_SUCCESS`, `.crc`, in-progress writes).
     fn walk(&mut self, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let real = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
         if self.seen.contains(&real) || self.skip.iter().any(|s| real.starts_with(s)) {
@@ -133,7 +153,7 @@ impl Walker {
             };
             if meta.is_dir() {
                 self.walk(&path, out)?;
-            } else if !(name.ends_with(".parquet") || name.ends_with(".parq")) {
+            } else if !self.wanted(&name) {
                 continue;
             } else if meta.is_file() {
                 out.push(path);
@@ -196,7 +216,7 @@ mod tests {
         std::os::unix::fs::symlink(dir.path(), dir.path().join("date=2026-01-01/loop")).unwrap();
         assert_eq!(discover(&spec, None).unwrap().files.len(), 3);
         let skip = dir.path().join("date=2026-01-03");
-        let fewer = discover_except(&spec, None, &[skip.as_path()]).unwrap();
+        let fewer = discover_except(&spec, None, &[skip.as_path()], None).unwrap();
         assert_eq!(fewer.files.len(), 2);
         let err = discover(&["nope/*.parquet".to_string()], None).unwrap_err();
         assert!(err.to_string().contains("nope/*.parquet"));

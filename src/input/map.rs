@@ -216,10 +216,20 @@ fn time(e: Expr, dt: &DataType, unit: EpochUnit) -> Option<Expr> {
             try_cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)),
             ts,
         )),
-        d if is_text(d) => Some(Expr::ScalarFunction(ScalarFunction::new_udf(
-            std::sync::Arc::new(parse_event_time_udf()),
-            vec![cast(e, DataType::Utf8)],
-        ))),
+        // text: ISO-8601 (see `parse_event_time`), else a number read as
+        // an epoch in `unit` (CSV columns are text: `1772323200`)
+        d if is_text(d) => {
+            let text = cast(e, DataType::Utf8);
+            let iso = Expr::ScalarFunction(ScalarFunction::new_udf(
+                std::sync::Arc::new(parse_event_time_udf()),
+                vec![text.clone()],
+            ));
+            let epoch = epoch_micros(try_cast(text, DataType::Float64), unit, float_lit);
+            Some(datafusion::functions::core::expr_fn::coalesce(vec![
+                iso,
+                cast(cast(clamp_micros(epoch), DataType::Int64), ts),
+            ]))
+        }
         d if d.is_integer() || d.is_floating() => {
             let micros = epoch_micros(cast(e, DataType::Float64), unit, float_lit);
             Some(cast(cast(clamp_micros(micros), DataType::Int64), ts))

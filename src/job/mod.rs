@@ -154,7 +154,7 @@ impl Job {
         let mapped = self.read(files).await?;
         match self.prepare(mapped, store).await {
             Err(e @ (Error::DataFusion(_) | Error::Arrow(_))) => {
-                Err(input::unreadable_file(files).unwrap_or(e))
+                Err(input::unreadable_file(files, &self.settings).unwrap_or(e))
             }
             other => other,
         }

@@ -86,7 +86,12 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
         .with_now(started_at)
         .with_observer(Arc::clone(&opts.observer));
     let settings = job.settings();
-    let discovery = input::discover_except(&settings.events, settings.as_of, &[&settings.out_dir])?;
+    let discovery = input::discover_except(
+        &settings.events,
+        settings.as_of,
+        &[&settings.out_dir],
+        settings.input.format,
+    )?;
     if opts.dry_run {
         return Ok(Outcome::Planned(Plan {
             discovery,

@@ -31,6 +31,56 @@ pub struct InputConfig {
     /// `false` keeps every row, duplicates included (default `true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<bool>,
+    /// `parquet`, `csv` or `ndjson` (default: by each file's extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<InputFormat>,
+    /// How CSV files are read.
+    #[serde(default)]
+    pub csv: CsvConfig,
+}
+
+/// The format of the input files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    Parquet,
+    Csv,
+    Ndjson,
+}
+
+impl InputFormat {
+    /// The format of a file named `name`, by its extension (`.parquet`,
+    /// `.parq`; `.csv`, `.tsv`; `.ndjson`, `.jsonl`, `.json`).
+    pub fn of_file(name: &str) -> Option<InputFormat> {
+        let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "parq" => Some(InputFormat::Parquet),
+            "csv" | "tsv" => Some(InputFormat::Csv),
+            "ndjson" | "jsonl" | "json" => Some(InputFormat::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvConfig {
+    /// One character; `"\t"` for tab-separated files (default `,`; `\t`
+    /// for `.tsv` files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// The first line names the columns (default `true`); without one the
+    /// columns are `column_1`, `column_2`...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+}
+
+/// Validated `[input.csv]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvSettings {
+    /// `None`: `,`, or tab for `.tsv` files.
+    pub delimiter: Option<u8>,
+    pub header: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -64,6 +114,9 @@ pub struct InputSettings {
     pub epoch_unit: EpochUnit,
     pub future_margin_seconds: i64,
     pub dedupe: Dedupe,
+    /// `None`: by each file's extension.
+    pub format: Option<InputFormat>,
+    pub csv: CsvSettings,
 }
 
 /// How duplicate rows are found.
@@ -119,11 +172,59 @@ impl InputConfig {
                 ))
             }
         };
+        let delimiter = match self.csv.delimiter.as_deref() {
+            None => None,
+            Some("\\t") | Some("\t") => Some(b'\t'),
+            Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(Error::setting(
+                    "input.csv.delimiter",
+                    format!("`{d}` is not one ASCII character (use \"\\t\" for tab)"),
+                ))
+            }
+        };
         Ok(InputSettings {
             columns,
             epoch_unit: self.time.unit.unwrap_or_default(),
             future_margin_seconds,
             dedupe,
+            format: self.format,
+            csv: CsvSettings {
+                delimiter,
+                header: self.csv.header.unwrap_or(true),
+            },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv(delimiter: &str) -> Result<CsvSettings> {
+        let config: InputConfig =
+            toml::from_str(&format!("csv = {{ delimiter = {delimiter:?} }}")).unwrap();
+        config.validate().map(|s| s.csv)
+    }
+
+    #[test]
+    fn csv_delimiters_are_one_character_or_a_tab() {
+        assert_eq!(csv(";").unwrap().delimiter, Some(b';'));
+        assert_eq!(csv("\\t").unwrap().delimiter, Some(b'\t'));
+        assert_eq!(csv("\t").unwrap().delimiter, Some(b'\t'));
+        let err = csv(";;").unwrap_err().to_string();
+        assert!(err.contains("input.csv.delimiter"), "{err}");
+    }
+
+    #[test]
+    fn formats_come_from_extensions() {
+        assert_eq!(
+            InputFormat::of_file("a/b.PARQUET"),
+            Some(InputFormat::Parquet)
+        );
+        assert_eq!(InputFormat::of_file("x.tsv"), Some(InputFormat::Csv));
+        assert_eq!(InputFormat::of_file("x.jsonl"), Some(InputFormat::Ndjson));
+        assert_eq!(InputFormat::of_file("x.csv.gz"), None);
+        assert_eq!(InputFormat::of_file("events_20260101"), None);
     }
 }
