@@ -63,6 +63,7 @@ slt_files!(
     path_edges,
     rowwise,
     shared_rules,
+    source_sessions,
     stats,
 );
 

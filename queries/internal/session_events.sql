@@ -6,7 +6,9 @@
 -- session), among that user's events without a source session_id; its id is
 -- `<user_id>#<start, UTC, ISO>`. event_seq numbers the events of a session
 -- from 1; dwell_seconds is the time to the next event of the same session
--- (NULL for its last event). Ties in time are ordered by event_id.
+-- (NULL for its last event). Ties in time are ordered by event_id. A
+-- source session_id shared by several users is one session per user, with
+-- the id `<user_id>#<session_id>`.
 -- output: internal
 --
 -- Two branches, each event sorted once: the events without a source
@@ -96,12 +98,28 @@ sourced AS (
   FROM events e
   WHERE session_id IS NOT NULL
 ),
+-- A source session_id is unique only within a user (GA4's ga_session_id
+-- is a per-user counter; two users of a REES46 export can share a
+-- user_session), so sessions are keyed by user and id: an id seen with
+-- one user stays as it is, an id shared by users becomes
+-- `<user_id>#<id>` for each of them. The bucket stays the source id's, so
+-- each session still lies wholly in one bucket.
+owned AS (
+  SELECT
+    * EXCEPT (session_id),
+    CASE
+      WHEN MIN(user_id) OVER o = MAX(user_id) OVER o THEN session_id
+      ELSE user_id || '#' || session_id
+    END AS session_id
+  FROM sourced
+  WINDOW o AS (PARTITION BY session_bucket, session_id)
+),
 in_session AS (
   SELECT
     *,
     ROW_NUMBER() OVER s AS rn,
     LAG(session_id) OVER s AS prev_session
-  FROM sourced
+  FROM owned
   WINDOW s AS (PARTITION BY session_bucket ORDER BY session_id, event_time, event_id)
 ),
 numbered AS (
