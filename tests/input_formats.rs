@@ -64,11 +64,12 @@ fn project_with(name: &str, text: &str, config: &str) -> Project {
     let p = Project::new();
     std::fs::remove_file(p.path("events/part-0.parquet")).unwrap();
     std::fs::write(p.path("events").join(name), text).unwrap();
-    if !config.is_empty() {
-        let base = std::fs::read_to_string(p.path("microconv.toml")).unwrap();
-        let config = base.replace("[input]\n", &format!("[input]\n{config}\n"));
-        std::fs::write(p.path("microconv.toml"), config).unwrap();
-    }
+    let base = std::fs::read_to_string(p.path("microconv.toml")).unwrap();
+    let config = base.replace(
+        "[input]\nevents = [\"events\"]\n",
+        &format!("[input]\nevents = [\"events/{name}\"]\n{config}\n"),
+    );
+    std::fs::write(p.path("microconv.toml"), config).unwrap();
     p
 }
 
@@ -156,18 +157,23 @@ fn a_malformed_csv_line_is_an_error_naming_the_file_and_line() {
 }
 
 #[test]
-fn a_folder_with_a_format_reads_only_its_files() {
-    // a Parquet file and a CSV of the same rows side by side: with
-    // format = "csv" only the CSV is read (9 rows, not 18)
+fn a_folder_is_read_for_the_files_of_its_format() {
+    // a Parquet file, a CSV of the same rows and a JSON file that is not
+    // events side by side: by default the folder's Parquet is read (9
+    // rows, not 18), a glob names the CSV, and with format = "csv" the
+    // folder's CSV is read
     let p = Project::new();
     std::fs::write(p.path("events/part-0.csv"), fixture_csv(',')).unwrap();
-    let both = p.run(&["validate"]);
-    assert_ok(&both);
-    assert!(
-        crate::support::stdout(&both).contains("18 rows"),
-        "{}",
-        crate::support::stdout(&both)
-    );
+    std::fs::write(p.path("events/ground_truth.json"), "{\"not\": \"events\"}").unwrap();
+    for args in [
+        vec!["validate"],
+        vec!["validate", "--events", "events/*.csv"],
+    ] {
+        let o = p.run(&args);
+        assert_ok(&o);
+        let out = crate::support::stdout(&o);
+        assert!(out.contains("1 file(s), 9 rows"), "{args:?}: {out}");
+    }
     let base = std::fs::read_to_string(p.path("microconv.toml")).unwrap();
     std::fs::write(
         p.path("microconv.toml"),

@@ -1,8 +1,8 @@
 //! Finding input files: files, directories (recursive, Hive `key=value`
 //! partitions) and globs. In a directory, the files of the `[input] format`
 //! (by extension: `.parquet`/`.parq`, `.csv`/`.tsv`,
-//! `.ndjson`/`.jsonl`/`.json`, or no extension at all), or of any of them
-//! when no format is set. Hive `date=`/`dt=`/`event_date=`
+//! `.ndjson`/`.jsonl`/`.json`, or no extension at all), Parquet files when
+//! no format is set. Hive `date=`/`dt=`/`event_date=`
 //! partitions after the as-of date are skipped without being read.
 
 use std::path::{Path, PathBuf};
@@ -104,15 +104,17 @@ struct Walker {
 }
 
 impl Walker {
-    /// Whether a file named `name` in a folder is input: a file of a known
-    /// format, or of `[input] format` when it is set (then also a file
-    /// with no extension at all, as exports are often named).
+    /// Whether a file named `name` in a folder is input: a Parquet file,
+    /// or, when `[input] format` is set, a file of that format (or with no
+    /// extension at all, as exports are often named). A folder of Parquet
+    /// files often holds JSON or CSV beside them that is not events
+    /// (metadata, ground truth, a data dictionary): CSV and NDJSON files
+    /// are read when named, by a path or a glob, or with the format set.
     fn wanted(&self, name: &str) -> bool {
-        match (InputFormat::of_file(name), self.format) {
-            (Some(found), Some(format)) => found == format,
-            (Some(_), None) => true,
-            (None, Some(_)) => !name.contains('.'),
-            (None, None) => false,
+        let format = self.format.unwrap_or(InputFormat::Parquet);
+        match InputFormat::of_file(name) {
+            Some(found) => found == format,
+            None => self.format.is_some() && !name.contains('.'),
         }
     }
 
