@@ -188,3 +188,79 @@ fn a_folder_is_read_for_the_files_of_its_format() {
         crate::support::stdout(&csv_only)
     );
 }
+
+/// The fixture as CSV with two more source columns, `Brand` and
+/// `quantity`: u1's add to cart (e3) and purchase (e4) are 2 units of
+/// acme, u2's purchase (e7) 1 unit of another brand.
+fn fixture_csv_with_brand() -> String {
+    let mut out = String::new();
+    for (i, line) in fixture_csv(',').lines().enumerate() {
+        let extra = match (i, line.split(',').next()) {
+            (0, _) => "Brand,quantity",
+            (_, Some("e3" | "e4")) => "acme,2",
+            (_, Some("e7")) => "other,1",
+            _ => ",",
+        };
+        let _ = writeln!(out, "{line},{extra}");
+    }
+    out
+}
+
+#[test]
+fn kept_source_columns_reach_events_and_conversions() {
+    let config = "keep = [\"Brand\", \"quantity\"]\n\
+                  [[conversions]]\n\
+                  name = \"acme_units\"\n\
+                  kind = \"micro\"\n\
+                  when = \"brand = 'acme' AND event_name = 'purchase'\"\n\
+                  value = \"CAST(quantity AS DOUBLE)\"";
+    // the conversion goes after the fixture's own (a TOML table ends the
+    // [input] table): written as its own section below
+    let (keep, conversion) = config.split_once('\n').unwrap();
+    let p = project_with("part-0.csv", &fixture_csv_with_brand(), keep);
+    let mut toml = std::fs::read_to_string(p.path("microconv.toml")).unwrap();
+    toml.push_str(conversion);
+    toml.push('\n');
+    std::fs::write(p.path("microconv.toml"), toml).unwrap();
+    assert_ok(&p.run(&["run", "--no-report"]));
+    // event-scope conversions are evaluated on session_events: the kept
+    // columns got there. One acme purchase (e4) of 2 units.
+    let o = p.run(&[
+        "sql",
+        "SELECT user_id, event_id, value FROM conversions WHERE conversion = 'acme_units'",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&o);
+    assert_eq!(
+        crate::support::stdout(&o),
+        "user_id,event_id,value\nu1,e4,2.0\n"
+    );
+    // and `events` has them, lowercase, as the source had them (text)
+    let o = p.run(&[
+        "sql",
+        "SELECT event_id, brand, quantity FROM events WHERE brand IS NOT NULL ORDER BY event_id",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&o);
+    assert_eq!(
+        crate::support::stdout(&o),
+        "event_id,brand,quantity\ne3,acme,2\ne4,acme,2\ne7,other,1\n"
+    );
+}
+
+#[test]
+fn a_kept_column_may_not_shadow_a_column_of_events() {
+    for name in ["page", "dwell_seconds", "_secret", "two words"] {
+        let p = project_with(
+            "part-0.csv",
+            &fixture_csv(','),
+            &format!("keep = [{name:?}]"),
+        );
+        let o = p.run(&["run"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("input.keep") && err.contains(name), "{err}");
+    }
+}

@@ -90,7 +90,11 @@ computed_sessions AS (
       WHEN next_user = user_id
         AND seconds_between(event_time, next_time) <= $session_timeout_seconds
       THEN seconds_between(event_time, next_time)
-    END AS dwell_seconds
+    END AS dwell_seconds,
+    -- then any source columns kept by [input] keep (none by default)
+    * EXCEPT (event_id, user_id, event_time, event_name, session_id, channel, source, medium,
+      campaign, device, country, page, product_id, category, revenue, experiment, variant,
+      user_bucket, rn, prev_user, prev_time, is_new, packed_start, next_user, next_time)
   FROM computed_next
 ),
 sourced AS (
@@ -152,5 +156,8 @@ SELECT
   CASE
     WHEN next_session = session_id
     THEN seconds_between(event_time, next_time)
-  END AS dwell_seconds
+  END AS dwell_seconds,
+  * EXCEPT (event_id, user_id, event_time, event_name, session_id, channel, source, medium,
+      campaign, device, country, page, product_id, category, revenue, experiment, variant,
+    session_bucket, rn, prev_session, first_rn, next_session, next_time)
 FROM next

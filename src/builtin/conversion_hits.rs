@@ -90,7 +90,7 @@ fn hits_schema() -> Arc<Schema> {
 /// (the canonical events, `event_seq`, `dwell_seconds`) or `sessions`. The
 /// config is checked against these before any data is read; a test checks
 /// that they are the columns of the real tables.
-pub fn scope_schema(scope: Scope) -> Arc<Schema> {
+pub fn scope_schema(scope: Scope, keep: &[String]) -> Arc<Schema> {
     use DataType::{Boolean, Float64, Int64, Utf8};
     let f = |name: &str, dt: DataType| Field::new(name, dt, true);
     match scope {
@@ -102,6 +102,10 @@ pub fn scope_schema(scope: Scope) -> Arc<Schema> {
                 .collect();
             fields.push(f("event_seq", Int64));
             fields.push(f("dwell_seconds", Float64));
+            // kept source columns: their type is the source's, known only
+            // once the input is read; NULL-typed here, they take whatever
+            // type an expression needs
+            fields.extend(keep.iter().map(|name| f(name, DataType::Null)));
             Arc::new(Schema::new(fields))
         }
         Scope::Session => Arc::new(Schema::new(vec![
@@ -130,11 +134,11 @@ pub fn scope_schema(scope: Scope) -> Arc<Schema> {
 /// Check every conversion's `when` (a boolean condition on one row: no
 /// aggregate, no window) and `value` (a number) against the columns of its
 /// scope, by planning it over an empty table. Errors name the conversion.
-pub fn check(ctx: &SessionContext, conversions: &[Conversion]) -> Result<()> {
+pub fn check(ctx: &SessionContext, conversions: &[Conversion], keep: &[String]) -> Result<()> {
     use datafusion::logical_expr::utils::{find_aggregate_exprs, find_window_exprs};
     use datafusion::logical_expr::ExprSchemable;
     for def in conversions {
-        let empty = crate::input::empty_table(scope_schema(def.scope))?;
+        let empty = crate::input::empty_table(scope_schema(def.scope, keep))?;
         let df = ctx.read_table(empty)?;
         let bad = |key: &'static str, expr: &str, message: String| Error::ConversionExpr {
             name: def.name.clone(),

@@ -71,6 +71,13 @@ pub fn map_source(
         }
         exprs.push(mapped.alias(c.name));
     }
+    // kept source columns, as they are (NULL where a file lacks one)
+    for name in &mapping.keep {
+        match find_field(&schema, source, name)? {
+            Some((found, _)) => exprs.push(ident(found).alias(name)),
+            None => exprs.push(lit(ScalarValue::Null).alias(name)),
+        }
+    }
     exprs.push(source_file.alias(SOURCE_FILE));
     exprs.push(raw_time.alias(RAW_TIME));
     exprs.push(bad_revenue.alias(BAD_REVENUE));

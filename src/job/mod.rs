@@ -96,7 +96,7 @@ impl Job {
     pub fn new(settings: Settings, select: &[String]) -> Result<Job> {
         let ctx = engine::session(&settings)?;
         let catalog = Catalog::load(&settings)?;
-        builtin::conversion_hits::check(&ctx, &settings.conversions)?;
+        builtin::conversion_hits::check(&ctx, &settings.conversions, &settings.input.keep)?;
         let queries = query_file::load(&settings.query_dirs)?;
         let table_functions: BTreeSet<String> =
             ctx.state().table_functions().keys().cloned().collect();

@@ -37,7 +37,34 @@ pub struct InputConfig {
     /// How CSV files are read.
     #[serde(default)]
     pub csv: CsvConfig,
+    /// Source columns carried through as columns of `events` and
+    /// `session_events` (named in lowercase), for conversions, channel
+    /// rules and your own queries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<String>,
 }
+
+/// Names a kept column may not have: the columns `events` and
+/// `session_events` already have, and the intermediate columns of the
+/// queries that carry kept columns through (`flag.sql`,
+/// `session_events.sql`), which select them as `* EXCEPT (...)`.
+pub const RESERVED_KEEP_NAMES: [&str; 15] = [
+    "event_seq",
+    "dwell_seconds",
+    "reject_reason",
+    "user_bucket",
+    "session_bucket",
+    "rn",
+    "prev_user",
+    "prev_time",
+    "is_new",
+    "packed_start",
+    "next_user",
+    "next_time",
+    "prev_session",
+    "first_rn",
+    "next_session",
+];
 
 /// The format of the input files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -117,6 +144,8 @@ pub struct InputSettings {
     /// `None`: by each file's extension.
     pub format: Option<InputFormat>,
     pub csv: CsvSettings,
+    /// Source columns kept, lowercase (see [`InputConfig::keep`]).
+    pub keep: Vec<String>,
 }
 
 /// How duplicate rows are found.
@@ -132,6 +161,34 @@ pub enum Dedupe {
 }
 
 impl InputConfig {
+    /// `keep`, lowercased and checked: plain SQL names, none twice, none a
+    /// canonical or reserved column, none starting with `_`.
+    fn keep_names(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        for name in &self.keep {
+            let lower = name.to_ascii_lowercase();
+            let bad =
+                |why: &str| Error::setting("input.keep", format!("cannot keep `{name}`: {why}"));
+            let plain = lower.starts_with(|c: char| c.is_ascii_lowercase())
+                && lower
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !plain {
+                return Err(bad(
+                    "a kept column needs a plain name (letters, digits and _, starting with a letter)",
+                ));
+            }
+            if schema::column(&lower).is_some() || RESERVED_KEEP_NAMES.contains(&lower.as_str()) {
+                return Err(bad("events already has a column of that name"));
+            }
+            if names.contains(&lower) {
+                return Err(bad("it is listed twice"));
+            }
+            names.push(lower);
+        }
+        Ok(names)
+    }
+
     pub fn validate(&self) -> Result<InputSettings> {
         for key in self.columns.keys() {
             if schema::column(key).is_none() {
@@ -183,7 +240,9 @@ impl InputConfig {
                 ))
             }
         };
+        let keep = self.keep_names()?;
         Ok(InputSettings {
+            keep,
             columns,
             epoch_unit: self.time.unit.unwrap_or_default(),
             future_margin_seconds,

@@ -1,7 +1,7 @@
 -- Every mapped input row with the reason it is rejected (NULL for good
 -- rows). Reads the view `_input_mapped` (canonical columns, channel derived,
--- plus _source_file, _raw_event_time, _bad_revenue, _row_key and
--- _bad_value_conversion).
+-- the kept source columns of [input] keep, plus _source_file,
+-- _raw_event_time, _bad_revenue, _row_key and _bad_value_conversion).
 -- Reasons are checked in order, so each rejected row has exactly one. A row
 -- without an event_id takes its _row_key (a hash of the whole source row,
 -- or of [input] dedupe_key) as its id.
@@ -15,6 +15,10 @@ WITH m AS (
     user_id, event_time, event_name, session_id, channel, source, medium, campaign, device, country,
     page, product_id, category, COALESCE(revenue, 0.0) AS revenue, experiment, variant,
     _source_file, _raw_event_time,
+    -- the kept source columns ([input] keep), whatever they are
+    * EXCEPT (event_id, user_id, event_time, event_name, session_id, channel, source, medium,
+      campaign, device, country, page, product_id, category, revenue, experiment, variant,
+      _source_file, _raw_event_time, _bad_revenue, _row_key, _bad_value_conversion),
     CASE
       WHEN user_id IS NULL OR regexp_like(user_id, '^\s*$') THEN 'missing user_id'
       WHEN _raw_event_time IS NULL THEN 'missing event_time'
@@ -44,7 +48,11 @@ SELECT
   CASE
     WHEN _reason IS NOT NULL THEN _reason
     WHEN $dedupe AND _prev_id = event_id AND _prev_reason IS NULL THEN 'duplicate event_id'
-  END AS reject_reason
+  END AS reject_reason,
+  -- the kept source columns
+  * EXCEPT (event_id, user_id, event_time, event_name, session_id, channel, source, medium,
+      campaign, device, country, page, product_id, category, revenue, experiment, variant,
+    _derived_id, _source_file, _raw_event_time, _reason, _prev_id, _prev_reason, _rn)
 FROM (
   -- one order per bucket of ids instead of PARTITION BY event_id: valid
   -- rows of an id come first, and any valid row after another valid row of
