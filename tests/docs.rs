@@ -136,3 +136,41 @@ fn readme_test_command_is_what_ci_runs() {
     assert_eq!(ci.len(), 1, ".ci/run runs one test command: {ci:?}");
     assert_eq!(readme, ci, "README Quick start vs .ci/run");
 }
+
+#[test]
+fn readme_preset_table_is_the_presets_mapping() {
+    use microconv::config::sections::presets::Preset;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let header = "| canonical | `ga4` | `segment` | `snowplow` |";
+    let start = readme.find(header).expect("the preset table");
+    let presets = [Preset::Ga4, Preset::Segment, Preset::Snowplow];
+    let mut rows = 0;
+    for line in readme[start..].lines().skip(2) {
+        let Some(row) = line.strip_prefix("| ") else {
+            break;
+        };
+        let cells: Vec<String> = row
+            .replace("\\|", "\u{1}")
+            .split(" | ")
+            .map(|c| c.trim().trim_end_matches(" |").replace('\u{1}', "|"))
+            .collect();
+        let canonical = cells[0].as_str();
+        for (preset, cell) in presets.iter().zip(&cells[1..]) {
+            let documented = cell.trim_end_matches('|').trim().trim_matches('`');
+            let expected = preset.source_of(canonical).unwrap_or("—");
+            assert_eq!(documented, expected, "{preset:?} {canonical}");
+        }
+        rows += 1;
+    }
+    // every canonical column a preset maps is in the table
+    for preset in presets {
+        for (canonical, _) in preset.mapping() {
+            assert!(
+                readme[start..].contains(&format!("| {canonical} |")),
+                "{canonical}"
+            );
+        }
+    }
+    assert!(rows >= 14, "{rows}");
+}

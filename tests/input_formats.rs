@@ -74,8 +74,9 @@ fn project_with(name: &str, text: &str, config: &str) -> Project {
 }
 
 /// Every published table of `out` equals that of `reference` (as a
-/// multiset of rows), `rejected_events` apart from its file column.
-async fn assert_same_tables(out: &Path, reference: &Path) {
+/// multiset of rows), compared on the columns not in `skip` (and
+/// `rejected_events` apart from its file and raw time columns).
+async fn assert_same_tables(out: &Path, reference: &Path, skip: &[&str]) {
     let m = manifest(reference);
     let names: Vec<String> = m["tables"]
         .as_array()
@@ -100,18 +101,26 @@ async fn assert_same_tables(out: &Path, reference: &Path) {
                 .await
                 .unwrap();
         }
-        let columns = if name == "rejected_events" {
-            "event_id, user_id, event_name, reason"
-        } else {
-            "*"
-        };
+        let schema = ctx.table("a").await.unwrap().schema().clone();
+        let columns: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|c| !skip.contains(&c.as_str()))
+            .filter(|c| {
+                name != "rejected_events"
+                    || !["source_file", "event_time_raw"].contains(&c.as_str())
+            })
+            .map(|c| format!("\"{c}\""))
+            .collect();
+        let columns = columns.join(", ");
         for (x, y) in [("a", "b"), ("b", "a")] {
             let sql = format!(
                 "SELECT count(*) AS n FROM (SELECT {columns} FROM {x} EXCEPT ALL SELECT {columns} FROM {y})"
             );
             let b = collect(&ctx, &sql).await;
             let n = crate::support::i64_at(&b[0], "n", 0);
-            assert_eq!(n, 0, "{name}: {n} row(s) of {x} not in {y}");
+            assert_eq!(n, 0, "{name}: {n} row(s) of {x} not in {y} (on {columns})");
         }
     }
 }
@@ -139,7 +148,7 @@ async fn csv_and_ndjson_inputs_publish_the_tables_of_the_parquet_input() {
             "{}",
             stderr(&o)
         );
-        assert_same_tables(&p.path("out"), &reference.path("out")).await;
+        assert_same_tables(&p.path("out"), &reference.path("out"), &[]).await;
     }
 }
 
@@ -263,4 +272,152 @@ fn a_kept_column_may_not_shadow_a_column_of_events() {
         let err = stderr(&o);
         assert!(err.contains("input.keep") && err.contains(name), "{err}");
     }
+}
+
+// ---- presets ---------------------------------------------------------------
+
+/// The GA4 session id of each fixture row: the start (epoch seconds) of its
+/// inactivity-timeout session, as GA4 sets `ga_session_id`; the fixture's
+/// sessions split at gaps over 30 minutes (worked out in fixtures.rs).
+fn ga4_session_ids() -> Vec<Option<i64>> {
+    let rows = fixture_rows();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (rows[i].1, rows[i].2));
+    let mut ids = vec![None; rows.len()];
+    let mut last: Option<(&str, i64, i64)> = None; // user, time, session start
+    for i in order {
+        let Some(user) = rows[i].1 else { continue };
+        let t = rows[i].2;
+        let start = match last {
+            Some((u, prev, start)) if u == user && t - prev <= 30 * 60_000_000 => start,
+            _ => t,
+        };
+        ids[i] = Some(start / 1_000_000);
+        last = Some((user, t, start));
+    }
+    ids
+}
+
+/// The fixture as GA4's BigQuery export writes it to JSON: µs timestamps,
+/// the page and session in `event_params`, the medium in
+/// `collected_traffic_source`, revenue in `ecommerce`.
+fn fixture_ga4() -> String {
+    let mut out = String::new();
+    for (r, session) in fixture_rows().into_iter().zip(ga4_session_ids()) {
+        let mut params =
+            vec![serde_json::json!({"key": "page_location", "value": {"string_value": r.4}})];
+        if let Some(id) = session {
+            params.push(serde_json::json!({"key": "ga_session_id", "value": {"int_value": id}}));
+        }
+        params
+            .push(serde_json::json!({"key": "engagement_time_msec", "value": {"int_value": 100}}));
+        let mut row = serde_json::json!({
+            "event_date": "20260301",
+            "event_timestamp": r.2,
+            "event_name": r.3,
+            "event_params": params,
+            "user_pseudo_id": r.1,
+            "collected_traffic_source": {"manual_medium": r.6},
+            "device": {"category": null},
+        });
+        if let Some(revenue) = r.5 {
+            row["ecommerce"] = serde_json::json!({"purchase_revenue": revenue});
+        }
+        let _ = writeln!(out, "{row}");
+    }
+    out
+}
+
+#[tokio::test]
+async fn ga4_segment_and_snowplow_exports_publish_the_tables_of_the_canonical_input() {
+    let reference = Project::new();
+    assert_ok(&reference.run(&["run", "--no-report"]));
+
+    // GA4: no event ids (derived from the row), session ids from
+    // ga_session_id: every table is the same but for those ids
+    let ga4 = project_with("events_20260301.json", &fixture_ga4(), "preset = \"ga4\"");
+    let o = ga4.run(&["run", "--no-report"]);
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("input: 8 events, 1 rejected"),
+        "{}",
+        stderr(&o)
+    );
+    assert_same_tables(
+        &ga4.path("out"),
+        &reference.path("out"),
+        &["event_id", "session_id", "conversion_id"],
+    )
+    .await;
+
+    // Snowplow atomic.events (CSV): ids as given, sessions by the timeout
+    let mut snowplow = String::from(
+        "event_id,domain_userid,derived_tstamp,event_name,page_urlpath,tr_total,mkt_medium\n",
+    );
+    for line in fixture_csv(',').lines().skip(1) {
+        let _ = writeln!(snowplow, "{line}");
+    }
+    let p = project_with("events.csv", &snowplow, "preset = \"snowplow\"");
+    assert_ok(&p.run(&["run", "--no-report"]));
+    assert_same_tables(&p.path("out"), &reference.path("out"), &[]).await;
+
+    // Segment: page views in `pages` (no `event` column), the rest in
+    // `tracks`, two files of different schemas
+    let p = Project::new();
+    std::fs::remove_file(p.path("events/part-0.parquet")).unwrap();
+    let (mut pages, mut tracks) = (String::new(), String::new());
+    for r in fixture_rows() {
+        let t = chrono::DateTime::from_timestamp_micros(r.2).unwrap();
+        let mut row = serde_json::json!({
+            "id": r.0,
+            "anonymous_id": r.1,
+            "timestamp": t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "context_campaign_medium": r.6,
+        });
+        if r.3 == "page_view" {
+            row["path"] = r.4.into();
+            let _ = writeln!(pages, "{row}");
+        } else {
+            row["event"] = r.3.into();
+            row["context_page_path"] = r.4.into();
+            if let Some(revenue) = r.5 {
+                row["revenue"] = revenue.into();
+            }
+            let _ = writeln!(tracks, "{row}");
+        }
+    }
+    std::fs::write(p.path("events/pages.ndjson"), pages).unwrap();
+    std::fs::write(p.path("events/tracks.ndjson"), tracks).unwrap();
+    let base = std::fs::read_to_string(p.path("microconv.toml")).unwrap();
+    std::fs::write(
+        p.path("microconv.toml"),
+        base.replace(
+            "[input]\nevents = [\"events\"]\n",
+            "[input]\nevents = [\"events/*.ndjson\"]\npreset = \"segment\"\n",
+        ),
+    )
+    .unwrap();
+    assert_ok(&p.run(&["run", "--no-report"]));
+    assert_same_tables(&p.path("out"), &reference.path("out"), &[]).await;
+}
+
+#[test]
+fn a_ga4_parameter_can_be_kept_and_a_preset_entry_overridden() {
+    // the medium from a parameter instead of collected_traffic_source (the
+    // rows have none: every session's medium is then NULL), and the
+    // engagement time of each event (100 ms on every row) as a column
+    let p = project_with(
+        "events_20260301.json",
+        &fixture_ga4(),
+        "preset = \"ga4\"\n[input.columns]\nmedium = \"param:medium\"",
+    );
+    assert_ok(&p.run(&["run", "--no-report"]));
+    let o = p.run(&[
+        "sql",
+        "SELECT count(*) AS sessions, count(medium) AS with_medium FROM sessions",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&o);
+    assert_eq!(crate::support::stdout(&o), "sessions,with_medium\n5,0\n");
 }

@@ -6,6 +6,7 @@ pub mod bucket;
 pub mod clv;
 pub mod first_by;
 pub mod funnel;
+pub mod ga4;
 pub mod markov;
 pub mod ordered_agg;
 pub mod rowwise;
@@ -19,6 +20,7 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udf(time::parse_event_time_udf());
     ctx.register_udf(time::seconds_between_udf());
     ctx.register_udf(bucket::hash_bucket_udf());
+    ctx.register_udf(ga4::ga4_param_udf());
     ctx.register_udaf(funnel::window_funnel_udaf());
     ctx.register_udaf(funnel::window_funnel_times_udaf());
     ctx.register_udf(funnel::wilson::proportion_ci_low_udf());

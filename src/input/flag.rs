@@ -195,7 +195,7 @@ mod tests {
     fn events_sql_selects_the_canonical_columns_in_order() {
         let select = EVENTS_SQL
             .lines()
-            .filter(|l| !l.starts_with("--"))
+            .filter(|l| !l.trim_start().starts_with("--"))
             .collect::<Vec<_>>()
             .join(" ");
         let list = select
@@ -203,8 +203,24 @@ mod tests {
             .nth(1)
             .and_then(|s| s.split("FROM").next())
             .unwrap();
-        let names: Vec<&str> = list.split(',').map(str::trim).collect();
+        // the canonical columns, then the kept ones: every other column
+        let (named, rest) = list.split_once("* EXCEPT (").unwrap();
+        let names: Vec<&str> = named
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
         let canonical: Vec<&str> = crate::schema::COLUMNS.iter().map(|c| c.name).collect();
         assert_eq!(names, canonical);
+        let excepted: Vec<&str> = rest
+            .split(')')
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::trim)
+            .collect();
+        for name in canonical {
+            assert!(excepted.contains(&name), "{name} is selected twice");
+        }
     }
 }

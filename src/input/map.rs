@@ -9,6 +9,7 @@ use datafusion::logical_expr::{cast, expr::ScalarFunction, lit, try_cast, when, 
 use datafusion::prelude::{ident, DataFrame};
 use datafusion::scalar::ScalarValue;
 
+use super::source_path::{self, find_field};
 use crate::catalog::params::{EVENT_TIME_END_US, EVENT_TIME_MIN_US};
 use crate::config::sections::input::{Dedupe, EpochUnit, InputSettings};
 use crate::error::{Error, Result};
@@ -37,7 +38,7 @@ pub fn map_source(
     let mut bad_revenue = lit(false);
     for c in schema::COLUMNS {
         let source_name = mapping.columns[c.name].as_str();
-        let Some(field) = find_field(&schema, source, source_name)? else {
+        let Some((input, dt)) = source_path::resolve(&schema, source, source_name)? else {
             if c.required {
                 return Err(Error::MissingColumn {
                     path: source.into(),
@@ -48,8 +49,6 @@ pub fn map_source(
             exprs.push(lit(null_of(c.kind)).alias(c.name));
             continue;
         };
-        let input = ident(field.0);
-        let dt = field.1;
         let mapped = match c.kind {
             Kind::Text => text(input.clone(), &dt),
             Kind::Number => number(input.clone(), &dt),
@@ -83,32 +82,6 @@ pub fn map_source(
     exprs.push(bad_revenue.alias(BAD_REVENUE));
     exprs.push(row_key(&schema, source, &mapping.dedupe)?.alias(ROW_KEY));
     Ok(df.select(exprs)?)
-}
-
-/// Find a column by exact name, else the one column whose name matches
-/// case-insensitively; two such columns (`User_Id`, `USER_ID`) are an
-/// error naming both.
-fn find_field(schema: &DFSchema, source: &str, name: &str) -> Result<Option<(String, DataType)>> {
-    let fields = schema.fields();
-    let found = |f: &datafusion::arrow::datatypes::FieldRef| {
-        Some((f.name().clone(), f.data_type().clone()))
-    };
-    if let Some(f) = fields.iter().find(|f| f.name() == name) {
-        return Ok(found(f));
-    }
-    let matches: Vec<_> = fields
-        .iter()
-        .filter(|f| f.name().eq_ignore_ascii_case(name))
-        .collect();
-    match matches.as_slice() {
-        [] => Ok(None),
-        [f] => Ok(found(f)),
-        many => Err(Error::AmbiguousColumn {
-            path: source.into(),
-            column: name.to_string(),
-            matches: many.iter().map(|f| f.name().clone()).collect(),
-        }),
-    }
 }
 
 /// The text that identifies a row when it has no `event_id`: an md5 of the

@@ -5,6 +5,7 @@
 pub mod discover;
 pub mod flag;
 pub mod map;
+pub mod source_path;
 pub mod tee;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};

@@ -31,6 +31,10 @@ pub struct InputConfig {
     /// `false` keeps every row, duplicates included (default `true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedupe: Option<bool>,
+    /// A vendor export's mapping (`ga4`, `segment`, `snowplow`); entries of
+    /// `columns` override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<super::presets::Preset>,
     /// `parquet`, `csv` or `ndjson` (default: by each file's extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<InputFormat>,
@@ -206,6 +210,11 @@ impl InputConfig {
                     .columns
                     .get(c.name)
                     .cloned()
+                    .or_else(|| {
+                        self.preset
+                            .and_then(|p| p.source_of(c.name))
+                            .map(str::to_string)
+                    })
                     .unwrap_or_else(|| c.name.to_string());
                 (c.name, source)
             })

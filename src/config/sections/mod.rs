@@ -12,4 +12,5 @@ pub mod input;
 pub mod lift;
 pub mod output;
 pub mod params;
+pub mod presets;
 pub mod sessions;
