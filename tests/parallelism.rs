@@ -23,7 +23,7 @@ const TOLERANT: [&str; 3] = ["clv_model", "clv_predictions", "clv_validation"];
 const IGNORED: [(&str, &str); 1] = [("clv_model", "iterations")];
 
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
-enum Cell {
+pub(crate) enum Cell {
     Null,
     Float(f64),
     Text(String),
@@ -106,11 +106,19 @@ fn published_tables_are_the_same_at_1_3_and_8_partitions() {
 
 /// Every row of the latest `as_of` of a published table, as cells, sorted.
 async fn rows_of(out: &Path, table: &str) -> Vec<Vec<Cell>> {
+    rows_without(out, table, &[]).await
+}
+
+/// [`rows_of`] without the columns named in `skip`.
+pub(crate) async fn rows_without(out: &Path, table: &str, skip: &[&str]) -> Vec<Vec<Cell>> {
     let ctx = tables::published(out, &[table]).await;
     let batches = tables::collect(&ctx, &format!("SELECT * FROM \"{table}\"")).await;
     let mut rows = Vec::new();
     for batch in &batches {
-        rows.extend(cells(table, batch));
+        let keep: Vec<usize> = (0..batch.num_columns())
+            .filter(|&i| !skip.contains(&batch.schema().field(i).name().as_str()))
+            .collect();
+        rows.extend(cells(table, &batch.project(&keep).unwrap()));
     }
     rows.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     rows
@@ -173,11 +181,13 @@ fn cells(table: &str, batch: &RecordBatch) -> Vec<Vec<Cell>> {
 }
 
 fn assert_same(table: &str, base: &[Vec<Cell>], rows: &[Vec<Cell>], partitions: usize) {
-    assert_eq!(
-        base.len(),
-        rows.len(),
-        "{table}: row count at {partitions} partitions"
-    );
+    assert_same_as(table, base, rows, &format!("at {partitions} partitions"));
+}
+
+/// `rows` equal `base` (floats within 1e-9 relative, CLV fits 1e-5); `what`
+/// says what `rows` come from in the failure message.
+pub(crate) fn assert_same_as(table: &str, base: &[Vec<Cell>], rows: &[Vec<Cell>], what: &str) {
+    assert_eq!(base.len(), rows.len(), "{table}: row count {what}");
     let rel = if TOLERANT.contains(&table) {
         1e-5
     } else {
@@ -189,10 +199,7 @@ fn assert_same(table: &str, base: &[Vec<Cell>], rows: &[Vec<Cell>], partitions: 
                 (Cell::Float(x), Cell::Float(y)) => close(*x, *y, rel),
                 (x, y) => x == y,
             });
-        assert!(
-            same,
-            "{table} at {partitions} partitions differs from 1 partition:\n{a:?}\n{b:?}"
-        );
+        assert!(same, "{table} {what} differs:\n{a:?}\n{b:?}");
     }
 }
 

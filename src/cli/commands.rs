@@ -43,7 +43,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             print(&summary::queries(job.nodes()))
         }
         Command::Sql(args) => sql(&args).await,
-        Command::Generate(args) => generate(&args),
+        Command::Generate(args) => generate(&args).await,
         Command::Report(args) => {
             let settings = Settings::resolve(&args, &ProcessEnv)?;
             let out = &settings.out_dir;
@@ -172,7 +172,7 @@ fn format_batches(batches: &[RecordBatch], format: Format) -> Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-fn generate(args: &GenerateArgs) -> Result<()> {
+async fn generate(args: &GenerateArgs) -> Result<()> {
     let start = chrono::NaiveDate::parse_from_str(&args.start, "%Y-%m-%d").map_err(|_| {
         Error::setting(
             "--start",
@@ -189,7 +189,21 @@ fn generate(args: &GenerateArgs) -> Result<()> {
         partition_by_date: args.partition_by_date,
         dirty: args.dirty,
     };
-    let report = crate::generate::generate(&opts)?;
+    use crate::generate::formats::ExportFormat;
+    let format = match args.format {
+        super::GenerateFormat::Canonical => ExportFormat::Canonical,
+        super::GenerateFormat::Ga4 => ExportFormat::Ga4,
+        super::GenerateFormat::Segment => ExportFormat::Segment,
+        super::GenerateFormat::Snowplow => ExportFormat::Snowplow,
+    };
+    if format != ExportFormat::Canonical && (args.dirty || args.partition_by_date) {
+        return Err(Error::setting(
+            "--format",
+            "a vendor format is written clean and unpartitioned: drop --dirty and --partition-by-date",
+        ));
+    }
+    let mut report = crate::generate::generate(&opts)?;
+    report.files = crate::generate::formats::convert(&args.out, &report.files, format).await?;
     let peak = crate::peak_rss::process_peak()
         .map(|b| format!(", peak RSS {:.0} MB", b as f64 / 1e6))
         .unwrap_or_default();

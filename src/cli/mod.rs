@@ -130,4 +130,19 @@ pub struct GenerateArgs {
     /// Add realistic dirt: null user ids, duplicates, ms timestamps, unknown events
     #[arg(long)]
     pub dirty: bool,
+    /// Write the events in a vendor's export schema (read them back with `[input] preset`)
+    #[arg(long, value_enum, default_value_t = GenerateFormat::Canonical)]
+    pub format: GenerateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateFormat {
+    /// microconv's canonical events
+    Canonical,
+    /// GA4's BigQuery export (nested event_params, device, geo, ecommerce, items)
+    Ga4,
+    /// Segment's tracks and pages tables
+    Segment,
+    /// Snowplow's atomic.events
+    Snowplow,
 }

@@ -26,6 +26,7 @@
 
 mod event;
 mod expected;
+pub mod formats;
 mod model;
 mod session;
 mod shop;
