@@ -513,3 +513,80 @@ fn generated_vendor_exports_publish_the_tables_of_the_canonical_run() {
         }
     }
 }
+
+// ---- identity stitching -----------------------------------------------------
+
+/// Segment tracks of four devices: a1 browses, adds to cart, signs in as
+/// alice and buys (50); a2 browses the next day and signs in as alice; a3
+/// never signs in; a4 signs in as bob, then as carol (a shared device).
+const STITCH_TRACKS: &str = r#"{"id": "m1", "anonymous_id": "a1", "user_id": null, "timestamp": "2026-03-01T10:00:00Z", "event": "page_view"}
+{"id": "m2", "anonymous_id": "a1", "user_id": null, "timestamp": "2026-03-01T10:05:00Z", "event": "add_to_cart"}
+{"id": "m3", "anonymous_id": "a1", "user_id": "alice", "timestamp": "2026-03-01T10:10:00Z", "event": "signed_in"}
+{"id": "m4", "anonymous_id": "a1", "user_id": "alice", "timestamp": "2026-03-01T10:12:00Z", "event": "purchase", "revenue": 50.0}
+{"id": "m5", "anonymous_id": "a2", "user_id": null, "timestamp": "2026-03-02T09:00:00Z", "event": "page_view"}
+{"id": "m6", "anonymous_id": "a2", "user_id": "alice", "timestamp": "2026-03-02T09:01:00Z", "event": "signed_in"}
+{"id": "m7", "anonymous_id": "a3", "user_id": null, "timestamp": "2026-03-02T11:00:00Z", "event": "page_view"}
+{"id": "m8", "anonymous_id": "a4", "user_id": "bob", "timestamp": "2026-03-02T12:00:00Z", "event": "signed_in"}
+{"id": "m9", "anonymous_id": "a4", "user_id": "carol", "timestamp": "2026-03-02T12:10:00Z", "event": "signed_in"}
+"#;
+
+fn csv_of(p: &Project, sql: &str) -> String {
+    let o = p.run(&["sql", sql, "--format", "csv"]);
+    assert_ok(&o);
+    crate::support::stdout(&o)
+}
+
+#[test]
+fn stitching_gives_each_device_to_the_last_login_it_was_seen_with() {
+    let p = project_with("tracks.ndjson", STITCH_TRACKS, "preset = \"segment\"");
+    let plain = std::fs::read_to_string(p.path("microconv.toml")).unwrap();
+    std::fs::write(
+        p.path("microconv.toml"),
+        format!("{plain}\n[identity]\nstitch = true\n"),
+    )
+    .unwrap();
+    assert_ok(&p.run(&["run", "--no-report"]));
+    assert_eq!(
+        csv_of(
+            &p,
+            "SELECT anonymous_id, user_id, events FROM identity_map ORDER BY anonymous_id"
+        ),
+        "anonymous_id,user_id,events\na1,alice,4\na2,alice,2\na4,carol,2\n"
+    );
+    // alice's two devices are her two sessions; a3 stays itself
+    assert_eq!(
+        csv_of(
+            &p,
+            "SELECT user_id, count(*) AS sessions FROM sessions GROUP BY user_id ORDER BY user_id"
+        ),
+        "user_id,sessions\na3,1\nalice,2\ncarol,1\n"
+    );
+    // the add to cart before signing in counts for alice's purchase
+    assert_eq!(
+        csv_of(
+            &p,
+            "SELECT user_id, conversion FROM conversions ORDER BY conversion_time"
+        ),
+        "user_id,conversion\nalice,add_to_cart\nalice,purchase\n"
+    );
+    assert_eq!(
+        csv_of(
+            &p,
+            "SELECT exposed_users, exposed_converters, users FROM micro_conversion_lift \
+             WHERE micro_conversion = 'add_to_cart'"
+        ),
+        "exposed_users,exposed_converters,users\n1,1,3\n"
+    );
+
+    // without stitching every device is a user and the map is empty
+    std::fs::write(p.path("microconv.toml"), plain).unwrap();
+    assert_ok(&p.run(&["run", "--no-report"]));
+    assert_eq!(
+        csv_of(&p, "SELECT count(*) AS n FROM identity_map"),
+        "n\n0\n"
+    );
+    assert_eq!(
+        csv_of(&p, "SELECT count(DISTINCT user_id) AS users FROM sessions"),
+        "users\n4\n"
+    );
+}

@@ -70,6 +70,9 @@ pub struct Config {
     /// Retargeting audiences.
     #[serde(default)]
     pub audiences: Vec<AudienceConfig>,
+    /// Identity stitching: anonymous ids to the user id they logged in as.
+    #[serde(default)]
+    pub identity: sections::input::IdentityConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

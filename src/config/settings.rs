@@ -194,7 +194,11 @@ impl Settings {
             config_sha256: hex::encode(Sha256::digest(config_text.as_bytes())),
             config_path,
             events,
-            input: config.input.validate()?,
+            input: {
+                let mut input = config.input.validate()?;
+                input.identity = config.identity.validate(config.input.preset)?;
+                input
+            },
             sessions: config.sessions.validate()?,
             funnels: funnels::validate(&config.funnels, &conversions)?,
             channel_rules: channels::validate(&config.channels),

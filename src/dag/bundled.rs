@@ -152,6 +152,10 @@ pub static BUNDLED: &[(&str, &str)] = &[
         include_str!("../../queries/sessions/daily_kpis.sql"),
     ),
     (
+        "sessions/identity_map.sql",
+        include_str!("../../queries/sessions/identity_map.sql"),
+    ),
+    (
         "sessions/sessions.sql",
         include_str!("../../queries/sessions/sessions.sql"),
     ),

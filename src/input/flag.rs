@@ -31,6 +31,8 @@ const EVENTS_SQL: &str = include_str!("sql/events.sql");
 const REJECTED_SQL: &str = include_str!("sql/rejected.sql");
 const COUNTS_SQL: &str = include_str!("sql/counts.sql");
 const AFTER_AS_OF_SQL: &str = include_str!("sql/after_as_of.sql");
+const EVENTS_STITCHED_SQL: &str = include_str!("sql/events_stitched.sql");
+const AFTER_AS_OF_STITCHED_SQL: &str = include_str!("sql/after_as_of_stitched.sql");
 
 /// Derive `channel` where the source has none (first matching rule, else
 /// `other`), then flag rejected rows (missing, unparseable or unsupported
@@ -114,15 +116,33 @@ pub fn not_finite(x: Expr) -> Expr {
 
 /// The canonical `events`: good rows of [`FLAGGED`] before `as_of_end`
 /// (all of them when it is NULL).
-pub async fn events(ctx: &SessionContext, as_of_end: ScalarValue) -> Result<DataFrame> {
-    let df = ctx.sql(EVENTS_SQL).await?;
+pub async fn events(
+    ctx: &SessionContext,
+    as_of_end: ScalarValue,
+    stitch: bool,
+) -> Result<DataFrame> {
+    let sql = if stitch {
+        EVENTS_STITCHED_SQL
+    } else {
+        EVENTS_SQL
+    };
+    let df = ctx.sql(sql).await?;
     Ok(df.with_param_values(vec![("as_of_end", as_of_end)])?)
 }
 
 /// [`AFTER_AS_OF`]: good rows of [`FLAGGED`] from `as_of_end` on (none
 /// when it is NULL).
-pub async fn after_as_of(ctx: &SessionContext, as_of_end: ScalarValue) -> Result<DataFrame> {
-    let df = ctx.sql(AFTER_AS_OF_SQL).await?;
+pub async fn after_as_of(
+    ctx: &SessionContext,
+    as_of_end: ScalarValue,
+    stitch: bool,
+) -> Result<DataFrame> {
+    let sql = if stitch {
+        AFTER_AS_OF_STITCHED_SQL
+    } else {
+        AFTER_AS_OF_SQL
+    };
+    let df = ctx.sql(sql).await?;
     Ok(df.with_param_values(vec![("as_of_end", as_of_end)])?)
 }
 

@@ -18,6 +18,8 @@ use crate::schema::{self, timestamp_type, Kind};
 
 /// Internal columns added beside the canonical ones.
 pub const SOURCE_FILE: &str = "_source_file";
+/// The login id of `[identity] stitch` (NULL otherwise).
+pub const LOGIN_ID: &str = "_login_id";
 pub const RAW_TIME: &str = "_raw_event_time";
 pub const BAD_REVENUE: &str = "_bad_revenue";
 /// What identifies a row without an `event_id` (see [`row_key`]).
@@ -77,6 +79,21 @@ pub fn map_source(
             None => exprs.push(lit(ScalarValue::Null).alias(name)),
         }
     }
+    // the login id, for [identity] stitch (NULL when not stitching)
+    let login = match &mapping.identity.login {
+        Some(spec) => match source_path::resolve(&schema, source, spec)? {
+            Some((e, dt)) => text(e, &dt).ok_or_else(|| Error::ColumnType {
+                path: source.into(),
+                column: spec.clone(),
+                canonical: "login id ([identity] login)",
+                found: dt.to_string(),
+                expected: Kind::Text.describe(),
+            })?,
+            None => lit(ScalarValue::Utf8(None)),
+        },
+        None => lit(ScalarValue::Utf8(None)),
+    };
+    exprs.push(login.alias(LOGIN_ID));
     exprs.push(source_file.alias(SOURCE_FILE));
     exprs.push(raw_time.alias(RAW_TIME));
     exprs.push(bad_revenue.alias(BAD_REVENUE));

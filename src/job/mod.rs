@@ -196,11 +196,12 @@ impl Job {
         };
         let [events, rejected, after, counts] = tables;
         self.read_input_as(events)?;
-        let events = input::flag::events(ctx, end.clone()).await?;
+        let stitch = self.settings.input.identity.stitch;
+        let events = input::flag::events(ctx, end.clone(), stitch).await?;
         self.read_input_as(rejected)?;
         let rejected = sink::types::published(input::flag::rejected(ctx).await?)?;
         self.read_input_as(after)?;
-        let after = input::flag::after_as_of(ctx, end.clone()).await?;
+        let after = input::flag::after_as_of(ctx, end.clone(), stitch).await?;
         self.read_input_as(counts)?;
         let counts = input::flag::count(ctx, end).await?;
         ctx.deregister_table(FLAGGED)?;

@@ -52,7 +52,8 @@ pub struct InputConfig {
 /// `session_events` already have, and the intermediate columns of the
 /// queries that carry kept columns through (`flag.sql`,
 /// `session_events.sql`), which select them as `* EXCEPT (...)`.
-pub const RESERVED_KEEP_NAMES: [&str; 15] = [
+pub const RESERVED_KEEP_NAMES: [&str; 16] = [
+    "anonymous_id",
     "event_seq",
     "dwell_seconds",
     "reject_reason",
@@ -69,6 +70,53 @@ pub const RESERVED_KEEP_NAMES: [&str; 15] = [
     "first_rn",
     "next_session",
 ];
+
+/// `[identity]`: follow people across devices and logins.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Map every `user_id` (an anonymous or device id) that was seen with a
+    /// login to the last login it was seen with (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stitch: Option<bool>,
+    /// Where the login id comes from, in the notation of `[input.columns]`
+    /// (default: the preset's, `user_id` for GA4, Segment and Snowplow,
+    /// else a column `login_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+}
+
+/// Validated `[identity]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentitySettings {
+    pub stitch: bool,
+    /// The login id's source; `None` when not stitching.
+    pub login: Option<String>,
+}
+
+impl IdentityConfig {
+    pub fn validate(&self, preset: Option<super::presets::Preset>) -> Result<IdentitySettings> {
+        let stitch = self.stitch.unwrap_or(false);
+        if !stitch {
+            if self.login.is_some() {
+                return Err(Error::setting(
+                    "identity.login",
+                    "is only read with [identity] stitch = true",
+                ));
+            }
+            return Ok(IdentitySettings::default());
+        }
+        let login = self
+            .login
+            .clone()
+            .or_else(|| preset.and_then(|p| p.login()).map(str::to_string))
+            .unwrap_or_else(|| "login_id".to_string());
+        Ok(IdentitySettings {
+            stitch,
+            login: Some(login),
+        })
+    }
+}
 
 /// The format of the input files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -150,6 +198,8 @@ pub struct InputSettings {
     pub csv: CsvSettings,
     /// Source columns kept, lowercase (see [`InputConfig::keep`]).
     pub keep: Vec<String>,
+    /// `[identity]` (set by [`crate::config::Settings`]).
+    pub identity: IdentitySettings,
 }
 
 /// How duplicate rows are found.
@@ -251,6 +301,7 @@ impl InputConfig {
         };
         let keep = self.keep_names()?;
         Ok(InputSettings {
+            identity: IdentitySettings::default(),
             keep,
             columns,
             epoch_unit: self.time.unit.unwrap_or_default(),

@@ -80,6 +80,13 @@ impl Preset {
         }
     }
 
+    /// Where the login id (for `[identity] stitch`) comes from.
+    pub fn login(self) -> Option<&'static str> {
+        match self {
+            Preset::Ga4 | Preset::Segment | Preset::Snowplow => Some("user_id"),
+        }
+    }
+
     /// Where `canonical` comes from under this preset, if it says.
     pub fn source_of(self, canonical: &str) -> Option<&'static str> {
         self.mapping()

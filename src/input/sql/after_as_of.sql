@@ -7,6 +7,9 @@ SELECT event_id, user_id, event_time, event_name, session_id, channel, source, m
   -- then the kept source columns ([input] keep)
   * EXCEPT (event_id, user_id, event_time, event_name, session_id, channel, source, medium,
       campaign, device, country, page, product_id, category, revenue, experiment, variant,
-    _source_file, _raw_event_time, reject_reason)
+    _source_file, _raw_event_time, reject_reason, _login_id),
+  -- the source's user_id where [identity] stitch changed it (see
+  -- events_stitched.sql); none here
+  CAST(NULL AS VARCHAR) AS anonymous_id
 FROM _input
 WHERE reject_reason IS NULL AND event_time >= $as_of_end
