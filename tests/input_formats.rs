@@ -411,7 +411,8 @@ fn a_ga4_parameter_can_be_kept_and_a_preset_entry_overridden() {
     let p = project_with(
         "events_20260301.json",
         &fixture_ga4(),
-        "preset = \"ga4\"\n[input.columns]\nmedium = \"param:medium\"",
+        "preset = \"ga4\"\n[input.columns]\nmedium = \"param:medium\"\n\
+         engagement_time_msec = \"param:engagement_time_msec\"",
     );
     assert_ok(&p.run(&["run", "--no-report"]));
     let o = p.run(&[
@@ -422,6 +423,15 @@ fn a_ga4_parameter_can_be_kept_and_a_preset_entry_overridden() {
     ]);
     assert_ok(&o);
     assert_eq!(crate::support::stdout(&o), "sessions,with_medium\n5,0\n");
+    // the parameter is a column of events (text): 100 on each of 8 events
+    let o = p.run(&[
+        "sql",
+        "SELECT count(*) AS n, sum(CAST(engagement_time_msec AS BIGINT)) AS ms FROM events",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&o);
+    assert_eq!(crate::support::stdout(&o), "n,ms\n8,800\n");
 }
 
 #[test]

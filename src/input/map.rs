@@ -73,9 +73,9 @@ pub fn map_source(
         exprs.push(mapped.alias(c.name));
     }
     // kept source columns, as they are (NULL where a file lacks one)
-    for name in &mapping.keep {
-        match find_field(&schema, source, name)? {
-            Some((found, _)) => exprs.push(ident(found).alias(name)),
+    for (name, spec) in &mapping.keep {
+        match source_path::resolve(&schema, source, spec)? {
+            Some((e, _)) => exprs.push(e.alias(name)),
             None => exprs.push(lit(ScalarValue::Null).alias(name)),
         }
     }

@@ -96,7 +96,8 @@ impl Job {
     pub fn new(settings: Settings, select: &[String]) -> Result<Job> {
         let ctx = engine::session(&settings)?;
         let catalog = Catalog::load(&settings)?;
-        builtin::conversion_hits::check(&ctx, &settings.conversions, &settings.input.keep)?;
+        let kept: Vec<String> = settings.input.keep.iter().map(|(n, _)| n.clone()).collect();
+        builtin::conversion_hits::check(&ctx, &settings.conversions, &kept)?;
         let queries = query_file::load(&settings.query_dirs)?;
         let table_functions: BTreeSet<String> =
             ctx.state().table_functions().keys().cloned().collect();

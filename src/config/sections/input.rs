@@ -15,7 +15,8 @@ pub struct InputConfig {
     /// Parquet files, directories (recursive, Hive partitions) or globs.
     #[serde(default)]
     pub events: Vec<String>,
-    /// canonical column name = column name in the source
+    /// canonical column name = column name in the source; another name
+    /// adds that column (see `keep`)
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
     #[serde(default)]
@@ -196,8 +197,8 @@ pub struct InputSettings {
     /// `None`: by each file's extension.
     pub format: Option<InputFormat>,
     pub csv: CsvSettings,
-    /// Source columns kept, lowercase (see [`InputConfig::keep`]).
-    pub keep: Vec<String>,
+    /// Source columns kept: (name, source), see [`InputConfig::kept`].
+    pub keep: Vec<(String, String)>,
     /// `[identity]` (set by [`crate::config::Settings`]).
     pub identity: IdentitySettings,
 }
@@ -215,14 +216,50 @@ pub enum Dedupe {
 }
 
 impl InputConfig {
-    /// `keep`, lowercased and checked: plain SQL names, none twice, none a
-    /// canonical or reserved column, none starting with `_`.
-    fn keep_names(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> = Vec::new();
-        for name in &self.keep {
-            let lower = name.to_ascii_lowercase();
-            let bad =
-                |why: &str| Error::setting("input.keep", format!("cannot keep `{name}`: {why}"));
+    /// The kept columns, (name, source): each of `keep` (the source
+    /// column, named in lowercase), then each `[input.columns]` entry whose
+    /// key is not a canonical column (`engagement_time_msec =
+    /// "param:engagement_time_msec"`: a column named by its key). Names are
+    /// checked: plain SQL names, none twice, none a canonical or reserved
+    /// column, none starting with `_`.
+    fn kept(&self) -> Result<Vec<(String, String)>> {
+        let listed = self
+            .keep
+            .iter()
+            .map(|n| ("input.keep".to_string(), n.to_ascii_lowercase(), n.clone()));
+        let mapped = self
+            .columns
+            .iter()
+            .filter(|(key, _)| schema::column(key).is_none())
+            .map(|(key, source)| {
+                (
+                    format!("input.columns.{key}"),
+                    key.to_ascii_lowercase(),
+                    source.clone(),
+                )
+            });
+        // a key that is a canonical name but for `_` and case is a typo,
+        // not a new column
+        let squash = |n: &str| n.replace('_', "").to_ascii_lowercase();
+        for key in self.columns.keys().filter(|k| schema::column(k).is_none()) {
+            if let Some(c) = schema::COLUMNS
+                .iter()
+                .find(|c| squash(c.name) == squash(key))
+            {
+                return Err(Error::setting(
+                    format!("input.columns.{key}"),
+                    format!(
+                        "`{key}` is not a canonical column: did you mean `{}`?",
+                        c.name
+                    ),
+                ));
+            }
+        }
+        let mut kept: Vec<(String, String)> = Vec::new();
+        for (setting, lower, source) in listed.chain(mapped) {
+            let bad = |why: &str| {
+                Error::setting(setting.clone(), format!("cannot keep `{lower}`: {why}"))
+            };
             let plain = lower.starts_with(|c: char| c.is_ascii_lowercase())
                 && lower
                     .chars()
@@ -235,24 +272,15 @@ impl InputConfig {
             if schema::column(&lower).is_some() || RESERVED_KEEP_NAMES.contains(&lower.as_str()) {
                 return Err(bad("events already has a column of that name"));
             }
-            if names.contains(&lower) {
+            if kept.iter().any(|(n, _)| *n == lower) {
                 return Err(bad("it is listed twice"));
             }
-            names.push(lower);
+            kept.push((lower, source));
         }
-        Ok(names)
+        Ok(kept)
     }
 
     pub fn validate(&self) -> Result<InputSettings> {
-        for key in self.columns.keys() {
-            if schema::column(key).is_none() {
-                let names: Vec<_> = schema::COLUMNS.iter().map(|c| c.name).collect();
-                return Err(Error::setting(
-                    format!("input.columns.{key}"),
-                    format!("`{key}` is not a canonical column ({})", names.join(", ")),
-                ));
-            }
-        }
         let columns = schema::COLUMNS
             .iter()
             .map(|c| {
@@ -299,7 +327,7 @@ impl InputConfig {
                 ))
             }
         };
-        let keep = self.keep_names()?;
+        let keep = self.kept()?;
         Ok(InputSettings {
             identity: IdentitySettings::default(),
             keep,
