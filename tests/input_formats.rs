@@ -437,7 +437,7 @@ fn a_ga4_parameter_can_be_kept_and_a_preset_entry_overridden() {
 #[test]
 #[ignore = "slow: generates a shop four times and runs the whole bundled job on each"]
 fn generated_vendor_exports_publish_the_tables_of_the_canonical_run() {
-    use crate::parallelism::{assert_same_as, rows_without};
+    use crate::parallelism::{assert_same_as, rows_without, EMPTY_ON_THE_SAMPLE};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = std::fs::read_to_string(root.join("microconv.toml")).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -511,14 +511,36 @@ fn generated_vendor_exports_publish_the_tables_of_the_canonical_run() {
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // a fit that did not converge (Gamma-Gamma on a few dozen repeat
+    // customers of a small shop) stops wherever the summation order leads
+    // it: its tables are compared only when every fit converged
+    let fits = rt.block_on(async {
+        let ctx = published(&outs[0], &["clv_model"]).await;
+        collect(
+            &ctx,
+            "SELECT count(*) AS n FROM clv_model WHERE NOT converged",
+        )
+        .await
+    });
+    let unconverged = crate::support::i64_at(&fits[0], "n", 0);
+    if unconverged > 0 {
+        eprintln!("{unconverged} CLV fit(s) did not converge: CLV tables not compared");
+    }
+    let fitted = ["clv_model", "clv_predictions", "clv_validation"];
     for ((format, _, _, skip), out) in runs.iter().zip(&outs).skip(1) {
         // rejected_events: none in a clean shop; source_file differs
         let mut skip = skip.to_vec();
         skip.extend(["source_file", "event_time_raw"]);
         for name in &names {
+            if unconverged > 0 && fitted.contains(&name.as_str()) {
+                continue;
+            }
             let base = rt.block_on(rows_without(&outs[0], name, &skip));
             let rows = rt.block_on(rows_without(out, name, &skip));
-            assert!(!base.is_empty() || name == "rejected_events", "{name}");
+            assert!(
+                !base.is_empty() || EMPTY_ON_THE_SAMPLE.contains(&name.as_str()),
+                "{name}"
+            );
             assert_same_as(name, &base, &rows, &format!("from the {format} export"));
         }
     }
