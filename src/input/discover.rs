@@ -99,7 +99,7 @@ struct Walker {
     skip: Vec<PathBuf>,
     /// Canonical paths of the folders walked.
     seen: Vec<PathBuf>,
-    /// Only files of this format in folders (any known format when `None`).
+    /// Only files of this format in folders (Parquet when `None`).
     format: Option<InputFormat>,
 }
 

@@ -18,7 +18,7 @@ use crate::schema::{self, timestamp_type, Kind};
 
 /// Internal columns added beside the canonical ones.
 pub const SOURCE_FILE: &str = "_source_file";
-/// The login id of `[identity] stitch` (NULL otherwise).
+/// The login id, a column only with `[identity] stitch`.
 pub const LOGIN_ID: &str = "_login_id";
 pub const RAW_TIME: &str = "_raw_event_time";
 pub const BAD_REVENUE: &str = "_bad_revenue";
@@ -79,9 +79,10 @@ pub fn map_source(
             None => exprs.push(lit(ScalarValue::Null).alias(name)),
         }
     }
-    // the login id, for [identity] stitch (NULL when not stitching)
-    let login = match &mapping.identity.login {
-        Some(spec) => match source_path::resolve(&schema, source, spec)? {
+    // the login id, only when stitching ([identity]): a column of NULLs
+    // would be carried through every sort of the input for nothing
+    if let Some(spec) = &mapping.identity.login {
+        let login = match source_path::resolve(&schema, source, spec)? {
             Some((e, dt)) => text(e, &dt).ok_or_else(|| Error::ColumnType {
                 path: source.into(),
                 column: spec.clone(),
@@ -90,10 +91,9 @@ pub fn map_source(
                 expected: Kind::Text.describe(),
             })?,
             None => lit(ScalarValue::Utf8(None)),
-        },
-        None => lit(ScalarValue::Utf8(None)),
-    };
-    exprs.push(login.alias(LOGIN_ID));
+        };
+        exprs.push(login.alias(LOGIN_ID));
+    }
     exprs.push(source_file.alias(SOURCE_FILE));
     exprs.push(raw_time.alias(RAW_TIME));
     exprs.push(bad_revenue.alias(BAD_REVENUE));

@@ -7,7 +7,7 @@ SELECT event_id, user_id, event_time, event_name, session_id, channel, source, m
   -- then the kept source columns ([input] keep)
   * EXCEPT (event_id, user_id, event_time, event_name, session_id, channel, source, medium,
       campaign, device, country, page, product_id, category, revenue, experiment, variant,
-    _source_file, _raw_event_time, reject_reason, _login_id),
+    _source_file, _raw_event_time, reject_reason),
   -- the source's user_id where [identity] stitch changed it (see
   -- events_stitched.sql); none here
   CAST(NULL AS VARCHAR) AS anonymous_id
