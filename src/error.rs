@@ -43,6 +43,8 @@ pub enum Error {
         #[source]
         source: Box<DataFusionError>,
     },
+    #[error("object store {url}: {message}")]
+    Storage { url: String, message: String },
     #[error("no input files match `{spec}`")]
     NoInputFiles { spec: String },
     #[error("cannot read input file {path}: {message}")]

@@ -20,5 +20,6 @@ pub mod report;
 pub mod schema;
 pub mod shutdown;
 pub mod sink;
+pub mod storage;
 
 pub use error::{Error, Result};

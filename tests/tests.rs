@@ -11,6 +11,7 @@ mod generate;
 mod grain;
 mod input_formats;
 mod lift;
+mod object_store;
 mod parallelism;
 mod publish;
 mod report;

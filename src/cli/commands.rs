@@ -67,12 +67,14 @@ fn print(text: &str) -> Result<()> {
 async fn validate(args: &CommonArgs) -> Result<()> {
     let job = Job::new(Settings::resolve(args, &ProcessEnv)?, &[])?;
     let settings = job.settings();
-    let discovery = input::discover_except(
+    let discovery = input::discover_any(
+        job.context(),
         &settings.events,
         settings.as_of,
         &[&settings.out_dir],
         settings.input.format,
-    )?;
+    )
+    .await?;
     let prepared = job.prepare_files(&discovery.files, &MemoryStore).await?;
     let events = job.context().table("events").await?;
     print(&summary::validation(
@@ -88,12 +90,14 @@ async fn sql(args: &SqlArgs) -> Result<()> {
     let job = Job::new(Settings::resolve(&args.common, &ProcessEnv)?, &[])?;
     let settings = job.settings();
     if !settings.events.is_empty() {
-        let discovery = input::discover_except(
+        let discovery = input::discover_any(
+            job.context(),
             &settings.events,
             settings.as_of,
             &[&settings.out_dir],
             settings.input.format,
-        )?;
+        )
+        .await?;
         let mapped = job.read(&discovery.files).await?;
         job.prepare(mapped, &ViewStore).await?;
     }

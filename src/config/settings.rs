@@ -131,7 +131,10 @@ impl Settings {
         base: &Path,
     ) -> Result<Settings> {
         let rel = |p: &str| -> String {
-            if Path::new(p).is_absolute() || base.as_os_str().is_empty() {
+            if Path::new(p).is_absolute()
+                || base.as_os_str().is_empty()
+                || crate::storage::is_remote(p)
+            {
                 p.to_string()
             } else {
                 base.join(p).to_string_lossy().into_owned()

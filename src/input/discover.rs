@@ -12,7 +12,8 @@ use chrono::NaiveDate;
 use crate::config::sections::input::InputFormat;
 use crate::error::{Error, Result};
 
-/// One input file.
+/// One input file: a local path, or the URL of an object
+/// (`s3://bucket/key`, see [`discover_any`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InputFile {
     pub path: PathBuf,
@@ -91,6 +92,100 @@ pub fn discover_except(
         }
     }
     Ok(out)
+}
+
+/// [`discover_except`] for specs that may be object-store URLs
+/// (`s3://bucket/events/`, `gs://bucket/events/date=*/*.parquet`): each
+/// URL's store is registered on `ctx`, its objects listed (a key prefix is
+/// walked like a folder: hidden and `_` entries skipped, files of the
+/// format kept; a glob matches whole keys), Hive dates after the as-of date
+/// skipped. An input file's `path` is then its URL. Local specs go through
+/// [`discover_except`] unchanged. A failing listing (no such bucket, no
+/// credentials, access denied) is an error naming the URL.
+pub async fn discover_any(
+    ctx: &datafusion::prelude::SessionContext,
+    specs: &[String],
+    as_of: Option<NaiveDate>,
+    skip: &[&Path],
+    format: Option<InputFormat>,
+) -> Result<Discovery> {
+    let (remote, local): (Vec<&String>, Vec<&String>) =
+        specs.iter().partition(|s| crate::storage::is_remote(s));
+    let mut out = if local.is_empty() {
+        if remote.is_empty() {
+            return discover_except(specs, as_of, skip, format);
+        }
+        Discovery::default()
+    } else {
+        let local: Vec<String> = local
+            .into_iter()
+            .map(|s| crate::storage::local_path(s))
+            .collect();
+        discover_except(&local, as_of, skip, format)?
+    };
+    let walker = Walker {
+        skip: vec![],
+        seen: vec![],
+        format,
+    };
+    for spec in remote {
+        let store = crate::storage::open(spec)?;
+        store.register(ctx);
+        let mut found: Vec<(String, u64)> = Vec::new();
+        let key = store.path.as_ref().to_string();
+        if let Some(at) = key.find(['*', '?', '[']) {
+            let pattern = glob::Pattern::new(&key)
+                .map_err(|e| Error::setting("input.events", format!("bad glob `{spec}`: {e}")))?;
+            // list from the last whole folder before the first wildcard
+            let prefix = key[..at].rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+            let options = glob::MatchOptions {
+                require_literal_separator: true,
+                ..Default::default()
+            };
+            for meta in store.list(&prefix.into()).await? {
+                let k = meta.location.as_ref();
+                if pattern.matches_with(k, options) && !hidden_below(k, prefix) {
+                    found.push((store.url_of(&meta.location), meta.size));
+                }
+            }
+        } else if let Some(meta) = store.head().await? {
+            found.push((store.url_of(&meta.location), meta.size));
+        } else {
+            for meta in store.list(&store.path).await? {
+                let k = meta.location.as_ref();
+                let name = k.rsplit('/').next().unwrap_or(k);
+                if !hidden_below(k, &key) && walker.wanted(name) {
+                    found.push((store.url_of(&meta.location), meta.size));
+                }
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::NoInputFiles { spec: spec.clone() });
+        }
+        found.sort();
+        for (url, bytes) in found {
+            let path = PathBuf::from(url);
+            if let (Some(as_of), Some(date)) = (as_of, partition_date(&path)) {
+                if date > as_of {
+                    out.skipped_after_as_of += 1;
+                    continue;
+                }
+            }
+            if !out.files.iter().any(|f| f.path == path) {
+                out.files.push(InputFile { path, bytes });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a key has a hidden or `_` segment (`_SUCCESS`, `.tmp`,
+/// `_delta_log/`) below the listed prefix.
+fn hidden_below(key: &str, prefix: &str) -> bool {
+    key.strip_prefix(prefix)
+        .unwrap_or(key)
+        .split('/')
+        .any(|seg| seg.starts_with('.') || seg.starts_with('_'))
 }
 
 /// Collects input files, remembering the folders it has been in.

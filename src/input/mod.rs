@@ -18,7 +18,7 @@ use datafusion::prelude::{
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::sync::Arc;
 
-pub use discover::{discover, discover_except, Discovery, InputFile};
+pub use discover::{discover, discover_any, discover_except, Discovery, InputFile};
 pub use flag::{InputCounts, AFTER_AS_OF, FLAGGED};
 
 use crate::config::sections::input::{CsvSettings, InputFormat};
@@ -42,7 +42,11 @@ pub async fn read_files(
     let mut groups: Vec<(InputFormat, SchemaRef, Vec<&InputFile>)> = Vec::new();
     for file in files {
         let format = file_format(file, settings);
-        let schema = file_schema(&file.path, format, &settings.input.csv)?;
+        let schema = if crate::storage::is_remote(&file.path.to_string_lossy()) {
+            remote_schema(ctx, file, format, &settings.input.csv).await?
+        } else {
+            file_schema(&file.path, format, &settings.input.csv)?
+        };
         match groups
             .iter_mut()
             .find(|(f, s, _)| *f == format && s.fields() == schema.fields())
@@ -81,11 +85,18 @@ pub async fn read_files(
         let source_file = if members.len() == 1 {
             lit(paths[0].clone())
         } else {
-            // the object-store path of a local file, made absolute again;
+            // the object-store path of a file, made a whole path or URL
+            // again (`/` for a local file, `s3://bucket/` for an object);
             // input_file_name() is evaluated inside the scan of a
             // multi-file table
+            let root = match paths[0].split_once("://") {
+                Some((scheme, rest)) => {
+                    format!("{scheme}://{}/", rest.split('/').next().unwrap_or(""))
+                }
+                None => "/".to_string(),
+            };
             datafusion::functions::string::expr_fn::concat(vec![
-                lit("/"),
+                lit(root),
                 datafusion::functions::core::expr_fn::input_file_name(),
             ])
         };
@@ -151,6 +162,56 @@ async fn read(
     }
 }
 
+/// [`file_schema`] of an object in a store (`s3://...`), read through
+/// DataFusion's own inference on that one file: the Parquet footer, the CSV
+/// header (columns as text), the first 1,000 NDJSON lines.
+async fn remote_schema(
+    ctx: &SessionContext,
+    file: &InputFile,
+    format: InputFormat,
+    csv: &CsvSettings,
+) -> Result<SchemaRef> {
+    let url = file.path.to_string_lossy().into_owned();
+    let bad = |message: String| Error::InputFile {
+        path: file.path.clone(),
+        message,
+    };
+    let df = match format {
+        InputFormat::Parquet => {
+            ctx.read_parquet(url, ParquetReadOptions::default().file_extension(""))
+                .await
+        }
+        InputFormat::Csv => {
+            let options = CsvReadOptions::new()
+                .file_extension("")
+                .has_header(csv.header)
+                .delimiter(delimiter(&file.path, csv))
+                .schema_infer_max_records(0);
+            ctx.read_csv(url, options).await
+        }
+        InputFormat::Ndjson => {
+            let options = JsonReadOptions::default()
+                .file_extension("")
+                .schema_infer_max_records(1000);
+            ctx.read_json(url, options).await
+        }
+    }
+    .map_err(|e| bad(crate::error::chain(&e)))?;
+    let fields: Vec<Arc<Field>> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match format {
+            InputFormat::Csv => Arc::new(Field::new(f.name(), DataType::Utf8, true)),
+            _ => Arc::new(f.as_ref().clone().with_metadata(Default::default())),
+        })
+        .collect();
+    if fields.is_empty() {
+        return Err(bad(format!("no columns found ({format:?})")));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
 /// The Arrow schema of one input file: a Parquet footer's (metadata
 /// dropped), a CSV header's names as text columns, or the types of an
 /// NDJSON file's values (from its first 1,000 lines).
@@ -199,8 +260,13 @@ fn file_schema(
 /// The first of `files` whose data cannot be read to the end (a corrupt
 /// Parquet page, a truncated column chunk, a CSV line with too many
 /// fields, a line that is not JSON), as an error naming it.
+/// Objects in a store are not re-read here: the engine's own error, which
+/// names the object's path, stands.
 pub fn unreadable_file(files: &[InputFile], settings: &Settings) -> Option<Error> {
     files.iter().find_map(|f| {
+        if crate::storage::is_remote(&f.path.to_string_lossy()) {
+            return None;
+        }
         let bad = |message: String| Error::InputFile {
             path: f.path.clone(),
             message,

@@ -86,12 +86,14 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
         .with_now(started_at)
         .with_observer(Arc::clone(&opts.observer));
     let settings = job.settings();
-    let discovery = input::discover_except(
+    let discovery = input::discover_any(
+        job.context(),
         &settings.events,
         settings.as_of,
         &[&settings.out_dir],
         settings.input.format,
-    )?;
+    )
+    .await?;
     if opts.dry_run {
         return Ok(Outcome::Planned(Plan {
             discovery,
