@@ -106,6 +106,21 @@ fn microconv_s3(server: &S3Server, dir: &Path, args: &[&str]) -> Output {
         .expect("run the microconv binary")
 }
 
+/// `microconv run` with the bundled config on `events`, into `out`.
+fn run_s3(server: &S3Server, dir: &Path, events: &str, out: &Path, extra: &[&str]) -> Output {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("microconv.toml");
+    let mut args = vec![
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--events",
+        events,
+    ];
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(extra);
+    microconv_s3(server, dir, &args)
+}
+
 /// The sample split in two files under a Hive date folder, a copy of it in
 /// a date after the as-of date, and files that are not input beside them.
 const UPLOAD: &str = r#"
@@ -134,42 +149,25 @@ fn the_job_reads_its_events_from_s3_and_publishes_what_the_local_run_does() {
     let sample = root.join("data/sample");
     python(&server, UPLOAD, &[sample.to_str().unwrap()]);
     let dir = tempfile::tempdir().unwrap();
-    let config = root.join("microconv.toml");
 
     let local = dir.path().join("local");
-    let o = microconv_s3(
+    let o = run_s3(
         &server,
         dir.path(),
-        &[
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--events",
-            sample.to_str().unwrap(),
-            "--out",
-            local.to_str().unwrap(),
-            "--no-report",
-        ],
+        sample.to_str().unwrap(),
+        &local,
+        &["--no-report"],
     );
     assert_ok(&o);
     let as_of = manifest(&local)["as_of"].as_str().unwrap().to_string();
 
     let remote = dir.path().join("remote");
-    let o = microconv_s3(
+    let o = run_s3(
         &server,
         dir.path(),
-        &[
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--events",
-            "s3://lake/events",
-            "--as-of",
-            &as_of,
-            "--out",
-            remote.to_str().unwrap(),
-            "--no-report",
-        ],
+        "s3://lake/events",
+        &remote,
+        &["--as-of", &as_of, "--no-report"],
     );
     assert_ok(&o);
     let m = manifest(&remote);
@@ -209,21 +207,12 @@ fn the_job_reads_its_events_from_s3_and_publishes_what_the_local_run_does() {
 
     // a glob over keys reads the same two files
     let globbed = dir.path().join("globbed");
-    let o = microconv_s3(
+    let o = run_s3(
         &server,
         dir.path(),
-        &[
-            "run",
-            "--config",
-            config.to_str().unwrap(),
-            "--events",
-            "s3://lake/events/date=2000-*/*.parquet",
-            "--out",
-            globbed.to_str().unwrap(),
-            "--select",
-            "sessions",
-            "--no-report",
-        ],
+        "s3://lake/events/date=2000-*/*.parquet",
+        &globbed,
+        &["--select", "sessions", "--no-report"],
     );
     assert_ok(&o);
     assert_eq!(manifest(&globbed)["inputs"].as_array().unwrap().len(), 2);
@@ -239,7 +228,6 @@ fn a_bad_object_store_url_is_an_error_naming_it_and_nothing_is_written() {
         &[],
     );
     let dir = tempfile::tempdir().unwrap();
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("microconv.toml");
     let out = dir.path().join("out");
     let cases: [(&str, i32, &[&str]); 3] = [
         (
@@ -259,19 +247,7 @@ fn a_bad_object_store_url_is_an_error_naming_it_and_nothing_is_written() {
         ),
     ];
     for (url, code, says) in cases {
-        let o = microconv_s3(
-            &server,
-            dir.path(),
-            &[
-                "run",
-                "--config",
-                config.to_str().unwrap(),
-                "--events",
-                url,
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        );
+        let o = run_s3(&server, dir.path(), url, &out, &[]);
         assert_eq!(o.status.code(), Some(code), "{url}: {}", stderr(&o));
         for s in says {
             assert!(
