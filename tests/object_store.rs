@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::parallelism::{assert_same_as, rows_without, EMPTY_ON_THE_SAMPLE};
-use crate::support::{assert_ok, manifest, stderr};
+use crate::support::{assert_ok, manifest, stderr, table_names};
 
 /// A moto S3 server on localhost, killed when dropped.
 struct S3Server {
@@ -121,6 +121,15 @@ fn run_s3(server: &S3Server, dir: &Path, events: &str, out: &Path, extra: &[&str
     microconv_s3(server, dir, &args)
 }
 
+/// The input files a manifest lists.
+fn input_paths(m: &serde_json::Value) -> Vec<String> {
+    let inputs = m["inputs"].as_array().expect("a manifest lists its inputs");
+    inputs
+        .iter()
+        .map(|f| f["path"].as_str().expect("an input has a path").to_string())
+        .collect()
+}
+
 /// The sample split in two files under a Hive date folder, a copy of it in
 /// a date after the as-of date, and files that are not input beside them.
 const UPLOAD: &str = r#"
@@ -171,28 +180,15 @@ fn the_job_reads_its_events_from_s3_and_publishes_what_the_local_run_does() {
     );
     assert_ok(&o);
     let m = manifest(&remote);
-    let inputs: Vec<&str> = m["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
     // the date after the as-of date, `_` entries and JSON are not read
-    assert_eq!(
-        inputs,
-        [
-            "s3://lake/events/date=2000-01-01/part-0.parquet",
-            "s3://lake/events/date=2000-01-01/part-1.parquet",
-        ]
-    );
+    let two = [
+        "s3://lake/events/date=2000-01-01/part-0.parquet",
+        "s3://lake/events/date=2000-01-01/part-1.parquet",
+    ];
+    assert_eq!(input_paths(&m), two);
     assert_eq!(m["input_rows"], manifest(&local)["input_rows"]);
 
-    let names: Vec<String> = manifest(&local)["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect();
+    let names = table_names(&manifest(&local));
     assert!(names.len() > 20, "{names:?}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     for name in &names {
@@ -215,7 +211,7 @@ fn the_job_reads_its_events_from_s3_and_publishes_what_the_local_run_does() {
         &["--select", "sessions", "--no-report"],
     );
     assert_ok(&o);
-    assert_eq!(manifest(&globbed)["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(input_paths(&manifest(&globbed)), two);
 }
 
 #[test]

@@ -131,6 +131,8 @@ impl Settings {
         base: &Path,
     ) -> Result<Settings> {
         let rel = |p: &str| -> String {
+            // a file:// URL is its path; an object-store URL is left alone
+            let p = &crate::storage::local_path(p);
             if Path::new(p).is_absolute()
                 || base.as_os_str().is_empty()
                 || crate::storage::is_remote(p)
@@ -285,6 +287,11 @@ mod tests {
         let s = Settings::from_parts(&CommonArgs::default(), &NoEnv, config(), None, text, base)
             .unwrap();
         assert_eq!(s.events, vec!["/etc/mc/data/x".to_string()]);
+        let urls = "[input]\nevents = [\"s3://b/events\", \"file:///srv/e\", \"file://rel/e\"]\n";
+        let config_of = Config::parse(urls, Path::new("t.toml")).unwrap();
+        let s = Settings::from_parts(&CommonArgs::default(), &NoEnv, config_of, None, urls, base)
+            .unwrap();
+        assert_eq!(s.events, ["s3://b/events", "/srv/e", "/etc/mc/rel/e"]);
         let cli = CommonArgs {
             events: vec!["a.parquet".into()],
             ..Default::default()

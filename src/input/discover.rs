@@ -111,22 +111,15 @@ pub async fn discover_any(
 ) -> Result<Discovery> {
     let (remote, local): (Vec<&String>, Vec<&String>) =
         specs.iter().partition(|s| crate::storage::is_remote(s));
-    let mut out = if local.is_empty() {
-        if remote.is_empty() {
-            return discover_except(specs, as_of, skip, format);
-        }
+    let mut out = if local.is_empty() && !remote.is_empty() {
         Discovery::default()
     } else {
+        // no specs at all is discover_except's error
         let local: Vec<String> = local
             .into_iter()
             .map(|s| crate::storage::local_path(s))
             .collect();
         discover_except(&local, as_of, skip, format)?
-    };
-    let walker = Walker {
-        skip: vec![],
-        seen: vec![],
-        format,
     };
     for spec in remote {
         let store = crate::storage::open(spec)?;
@@ -154,7 +147,7 @@ pub async fn discover_any(
             for meta in store.list(&store.path).await? {
                 let k = meta.location.as_ref();
                 let name = k.rsplit('/').next().unwrap_or(k);
-                if !hidden_below(k, &key) && walker.wanted(name) {
+                if !hidden_below(k, &key) && wanted(format, name) {
                     found.push((store.url_of(&meta.location), meta.size));
                 }
             }
@@ -198,21 +191,20 @@ struct Walker {
     format: Option<InputFormat>,
 }
 
-impl Walker {
-    /// Whether a file named `name` in a folder is input: a Parquet file,
-    /// or, when `[input] format` is set, a file of that format (or with no
-    /// extension at all, as exports are often named). A folder of Parquet
-    /// files often holds JSON or CSV beside them that is not events
-    /// (metadata, ground truth, a data dictionary): CSV and NDJSON files
-    /// are read when named, by a path or a glob, or with the format set.
-    fn wanted(&self, name: &str) -> bool {
-        let format = self.format.unwrap_or(InputFormat::Parquet);
-        match InputFormat::of_file(name) {
-            Some(found) => found == format,
-            None => self.format.is_some() && !name.contains('.'),
-        }
+/// Whether a file named `name` in a folder is input: a Parquet file, or,
+/// when `[input] format` is set, a file of that format (or with no
+/// extension at all, as exports are often named). A folder of Parquet files
+/// often holds JSON or CSV beside them that is not events (metadata, ground
+/// truth, a data dictionary): CSV and NDJSON files are read when named, by
+/// a path or a glob, or with the format set.
+fn wanted(format: Option<InputFormat>, name: &str) -> bool {
+    match InputFormat::of_file(name) {
+        Some(found) => found == format.unwrap_or(InputFormat::Parquet),
+        None => format.is_some() && !name.contains('.'),
     }
+}
 
+impl Walker {
     /// A file named by the user, or a folder to walk.
     fn visit(&mut self, path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
@@ -250,7 +242,7 @@ impl Walker {
             };
             if meta.is_dir() {
                 self.walk(&path, out)?;
-            } else if !self.wanted(&name) {
+            } else if !wanted(self.format, &name) {
                 continue;
             } else if meta.is_file() {
                 out.push(path);

@@ -54,6 +54,16 @@ pub fn manifest(out: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("manifest is JSON")
 }
 
+/// The names of the tables a manifest lists, in its order.
+pub fn table_names(m: &serde_json::Value) -> Vec<String> {
+    m["tables"]
+        .as_array()
+        .expect("a manifest lists its tables")
+        .iter()
+        .map(|t| t["name"].as_str().expect("a table has a name").to_string())
+        .collect()
+}
+
 /// A table's row count in a manifest; `None` when it was not published.
 pub fn table_rows(m: &serde_json::Value, name: &str) -> Option<u64> {
     m["tables"].as_array()?.iter().find(|t| t["name"] == name)?["rows"].as_u64()
