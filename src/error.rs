@@ -100,6 +100,8 @@ pub enum Error {
     },
     #[error("output directory {path} is in use by another microconv run (it holds the lock on {path}/.lock)")]
     Locked { path: PathBuf },
+    #[error("output {url} is in use by another microconv run: {message}")]
+    DestinationLocked { url: String, message: String },
     #[error("cannot move {from} to {to}")]
     Rename {
         from: PathBuf,

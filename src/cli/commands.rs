@@ -73,6 +73,7 @@ async fn validate(args: &CommonArgs) -> Result<()> {
         settings.as_of,
         &[&settings.out_dir],
         settings.input.format,
+        &settings.storage,
     )
     .await?;
     let prepared = job.prepare_files(&discovery.files, &MemoryStore).await?;
@@ -96,6 +97,7 @@ async fn sql(args: &SqlArgs) -> Result<()> {
             settings.as_of,
             &[&settings.out_dir],
             settings.input.format,
+            &settings.storage,
         )
         .await?;
         let mapped = job.read(&discovery.files).await?;

@@ -57,9 +57,12 @@ pub struct CommonArgs {
     /// Input events (Parquet, CSV or NDJSON file, directory or glob); repeatable; replaces [input] events
     #[arg(long, value_name = "PATH")]
     pub events: Vec<String>,
-    /// Output directory [env: MICROCONV_OUT]
-    #[arg(long, value_name = "DIR")]
+    /// Output directory or object-store URL (s3://bucket/out) [env: MICROCONV_OUT]
+    #[arg(long, value_name = "DIR|URL")]
     pub out: Option<PathBuf>,
+    /// Published format, replaces [output] format: parquet or delta [env: MICROCONV_OUTPUT_FORMAT]
+    #[arg(long = "output-format", value_name = "FORMAT")]
+    pub output_format: Option<String>,
     /// Folder of your own .sql queries; repeatable; added to [queries] dirs
     #[arg(long = "queries", value_name = "DIR")]
     pub query_dirs: Vec<PathBuf>,

@@ -73,6 +73,9 @@ pub struct Config {
     /// Identity stitching: anonymous ids to the user id they logged in as.
     #[serde(default)]
     pub identity: sections::input::IdentityConfig,
+    /// Object store overrides (endpoint, region, plain http, path style).
+    #[serde(default)]
+    pub storage: sections::storage::StorageConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -14,9 +14,10 @@ use super::sections::engine::datafusion_options;
 use super::sections::funnels::{self, Funnel};
 use super::sections::input::InputSettings;
 use super::sections::lift::{self, LiftSettings};
-use super::sections::output::OutputSettings;
+use super::sections::output::{OutputFormat, OutputSettings};
 use super::sections::params::{self, ParamValue};
 use super::sections::sessions::SessionSettings;
+use super::sections::storage::StorageConfig;
 use super::units::parse_size;
 use super::Config;
 use crate::cli::CommonArgs;
@@ -43,7 +44,14 @@ pub struct Settings {
     pub clv: ClvSettings,
     pub lift: LiftSettings,
     pub query_dirs: Vec<PathBuf>,
+    /// The local folder a run writes, stages and publishes in: the output
+    /// folder itself, or the work folder when there is a `destination`.
     pub out_dir: PathBuf,
+    /// Where the published tables go when that is not `out_dir`: an
+    /// object store, or Delta tables (local or not).
+    pub destination: Option<Destination>,
+    /// `[storage]` overrides for object-store URLs.
+    pub storage: StorageConfig,
     pub as_of: Option<NaiveDate>,
     pub output: OutputSettings,
     pub memory_limit: Option<usize>,
@@ -52,6 +60,32 @@ pub struct Settings {
     pub datafusion: Vec<(String, String)>,
     /// `[params]`, the user's own named SQL parameters.
     pub params: Vec<(String, ParamValue)>,
+}
+
+/// An output that is not a plain local folder of Parquet: the run is
+/// built in the local work folder (`Settings::out_dir`), then published
+/// here (see `sink::export`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// An object-store URL, or a local path for Delta output.
+    pub url: String,
+    pub format: OutputFormat,
+}
+
+/// `<temp>/microconv-work/<hash of the output>`: the same output gets the
+/// same work folder, so its lock serialises runs on one machine.
+fn default_work_dir(out: &str) -> PathBuf {
+    let absolute = if crate::storage::is_remote(out) {
+        out.trim_end_matches('/').to_string()
+    } else {
+        std::path::absolute(out)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| out.to_string())
+    };
+    let hash = hex::encode(Sha256::digest(absolute.as_bytes()));
+    std::env::temp_dir()
+        .join("microconv-work")
+        .join(&hash[..16])
 }
 
 /// Environment lookup, injectable for tests.
@@ -147,12 +181,44 @@ impl Settings {
         } else {
             config.input.events.iter().map(|e| rel(e)).collect()
         };
-        let out_dir = args
+        let out_spec = args
             .out
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .or_else(|| env.var("MICROCONV_OUT"))
+            .or_else(|| config.output.dir.as_deref().map(&rel))
+            .unwrap_or_else(|| "out".to_string());
+        let mut output_config = config.output.clone();
+        if let Some(f) = args
+            .output_format
             .clone()
-            .or_else(|| env.var("MICROCONV_OUT").map(PathBuf::from))
-            .or_else(|| config.output.dir.as_deref().map(|d| PathBuf::from(rel(d))))
-            .unwrap_or_else(|| PathBuf::from("out"));
+            .or_else(|| env.var("MICROCONV_OUTPUT_FORMAT"))
+        {
+            output_config.format = Some(match f.as_str() {
+                "parquet" => OutputFormat::Parquet,
+                "delta" => OutputFormat::Delta,
+                _ => {
+                    return Err(Error::setting(
+                        "--output-format",
+                        format!("`{f}` is not parquet or delta"),
+                    ))
+                }
+            });
+        }
+        let output = output_config.validate()?;
+        let (out_dir, destination) =
+            if crate::storage::is_remote(&out_spec) || output.format == OutputFormat::Delta {
+                let url = crate::storage::local_path(&out_spec);
+                let work = env
+                    .var("MICROCONV_WORK_DIR")
+                    .or_else(|| config.output.work_dir.as_deref().map(&rel))
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| default_work_dir(&url));
+                let format = output.format;
+                (work, Some(Destination { url, format }))
+            } else {
+                (PathBuf::from(crate::storage::local_path(&out_spec)), None)
+            };
         let memory_limit = args
             .memory_limit
             .clone()
@@ -218,8 +284,10 @@ impl Settings {
             conversions,
             query_dirs,
             out_dir,
+            destination,
+            storage: config.storage.validate()?,
             as_of,
-            output: config.output.validate()?,
+            output,
             memory_limit,
             spill_dir,
             datafusion: datafusion_options(&config.datafusion),
@@ -248,6 +316,53 @@ mod tests {
     }
 
     const CFG: &str = "[output]\ndir = \"cfg_out\"\n[engine]\nmemory_limit = \"1GiB\"\n";
+
+    #[test]
+    fn an_object_store_or_delta_output_is_built_in_a_work_folder() {
+        let none = CommonArgs::default();
+        assert_eq!(settings(&none, &[], CFG).destination, None);
+        let remote = CommonArgs {
+            out: Some("s3://lake/out".into()),
+            ..Default::default()
+        };
+        let s = settings(&remote, &[], CFG);
+        let dest = s.destination.clone().unwrap();
+        assert_eq!(dest.url, "s3://lake/out");
+        assert_eq!(dest.format, OutputFormat::Parquet);
+        // the same output, the same work folder; another output, another
+        assert_eq!(s.out_dir, settings(&remote, &[], "").out_dir);
+        assert!(s
+            .out_dir
+            .starts_with(std::env::temp_dir().join("microconv-work")));
+        let other = CommonArgs {
+            out: Some("s3://lake/other".into()),
+            ..Default::default()
+        };
+        assert_ne!(s.out_dir, settings(&other, &[], "").out_dir);
+        // [output] work_dir and the environment choose it
+        let text = "[output]\nwork_dir = \"/srv/mc-work\"\nformat = \"delta\"\n";
+        let s = settings(&none, &[], text);
+        assert_eq!(s.out_dir, PathBuf::from("/srv/mc-work"));
+        assert_eq!(s.destination.unwrap().url, "out");
+        let s = settings(&none, &[("MICROCONV_WORK_DIR", "/w")], text);
+        assert_eq!(s.out_dir, PathBuf::from("/w"));
+        // --output-format beats the file; a bad one names the flag
+        let parquet = CommonArgs {
+            output_format: Some("parquet".into()),
+            ..Default::default()
+        };
+        assert_eq!(settings(&parquet, &[], text).destination, None);
+        let bad = CommonArgs {
+            output_format: Some("orc".into()),
+            ..Default::default()
+        };
+        let config = Config::parse("", Path::new("t.toml")).unwrap();
+        let err = Settings::from_parts(&bad, &NoEnv, config, None, "", Path::new("")).unwrap_err();
+        assert!(
+            err.to_string().contains("--output-format") && err.to_string().contains("orc"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn precedence_cli_over_env_over_config_over_default() {

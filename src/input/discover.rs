@@ -108,6 +108,7 @@ pub async fn discover_any(
     as_of: Option<NaiveDate>,
     skip: &[&Path],
     format: Option<InputFormat>,
+    storage: &crate::config::sections::storage::StorageConfig,
 ) -> Result<Discovery> {
     let (remote, local): (Vec<&String>, Vec<&String>) =
         specs.iter().partition(|s| crate::storage::is_remote(s));
@@ -122,7 +123,7 @@ pub async fn discover_any(
         discover_except(&local, as_of, skip, format)?
     };
     for spec in remote {
-        let store = crate::storage::open(spec)?;
+        let store = crate::storage::open(spec, storage)?;
         store.register(ctx);
         let mut found: Vec<(String, u64)> = Vec::new();
         let key = store.path.as_ref().to_string();

@@ -92,6 +92,7 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
         settings.as_of,
         &[&settings.out_dir],
         settings.input.format,
+        &settings.storage,
     )
     .await?;
     if opts.dry_run {
@@ -103,25 +104,79 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
         }));
     }
     let out = settings.out_dir.clone();
-    let lock = OutputLock::acquire(&out)?;
     let run_id = format!(
         "{}-{}",
         started_at.format("%Y%m%dT%H%M%S%3fZ"),
         std::process::id()
     );
-    let staging = Staging::create(&lock, &run_id)?;
-    opts.observer.run_started(&run_id, job.nodes().len());
-    let result = execute(&job, &discovery, staging.path()).await;
+    // an object-store or Delta output: its lock first, so that a missing
+    // bucket, wrong credentials or another run fail before any work
+    let exporter = match &settings.destination {
+        Some(dest) => Some(sink::export::Exporter::begin(dest, &settings.storage, &run_id).await?),
+        None => None,
+    };
+    // held until the export has read what the local publish left
+    let lock = OutputLock::acquire(&out)?;
+    let outcome = run_locally(&job, &discovery, &lock, &run_id, started_at, opts, started).await;
+    let outcome = match (outcome, &exporter) {
+        (Ok(mut summary), Some(exporter)) => {
+            let dest = settings
+                .destination
+                .as_ref()
+                .expect("an exporter has a destination");
+            opts.observer.publishing();
+            let rel = summary
+                .manifest
+                .strip_prefix(&out)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match exporter.publish(&out, &rel, !opts.select.is_empty()).await {
+                Ok((url, report)) => {
+                    summary.manifest = PathBuf::from(url);
+                    if let (Some(report), Some(Ok(_))) = (report, &summary.report) {
+                        summary.report = Some(Ok(PathBuf::from(report)));
+                    }
+                    summary.out_dir = PathBuf::from(&dest.url);
+                    Ok(summary)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        (other, _) => other,
+    };
+    if let Some(exporter) = exporter {
+        exporter.release().await;
+    }
+    opts.observer.finished();
+    outcome.map(Outcome::Ran)
+}
+
+/// Compute, stage and publish in the local folder `settings.out_dir`
+/// (under its lock), then write the report there.
+#[allow(clippy::too_many_arguments)]
+async fn run_locally(
+    job: &Job,
+    discovery: &Discovery,
+    lock: &OutputLock,
+    run_id: &str,
+    started_at: DateTime<Utc>,
+    opts: &RunOptions,
+    started: Instant,
+) -> Result<RunSummary> {
+    let out = job.settings().out_dir.clone();
+    let staging = Staging::create(lock, run_id)?;
+    opts.observer.run_started(run_id, job.nodes().len());
+    let result = execute(job, discovery, staging.path()).await;
     if result.is_ok() {
         opts.observer.publishing();
     }
     let outcome = match result {
         Ok((prepared, results)) => finish(
-            &job, &discovery, &staging, prepared, results, &run_id, started_at, opts, started,
+            job, discovery, &staging, prepared, results, run_id, started_at, opts, started,
         ),
         Err(e) => Err(e),
     };
-    let outcome = match outcome {
+    match outcome {
         // the report reads what was just published, still under the lock
         Ok(mut summary) if opts.report => {
             summary.report = Some(
@@ -132,9 +187,7 @@ pub async fn run(settings: Settings, opts: &RunOptions) -> Result<Outcome> {
             Ok(summary)
         }
         other => other,
-    };
-    opts.observer.finished();
-    outcome.map(Outcome::Ran)
+    }
 }
 
 async fn execute(

@@ -7,6 +7,7 @@
 //! taking it finishes or undoes a publish that a dead run left and
 //! [`sweep`]s dead runs' staging folders and temp files.
 
+pub mod export;
 mod journal;
 pub mod lock;
 pub mod manifest;

@@ -8,6 +8,8 @@
 //! publish starts if N steps are already done (so `0` stops a run just
 //! before it publishes). It exists so that the tests can crash the real
 //! binary at every step; it is read once, and nothing else reads it.
+//! `MICROCONV_FAULT_AFTER_EXPORT_STEPS` does the same for the requests of
+//! a publish to an object store (`super::export`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,32 +21,73 @@ use crate::error::{Error, Result};
 /// The test-only fault hook's environment variable (see the module doc).
 pub const FAULT_ENV: &str = "MICROCONV_FAULT_AFTER_FS_STEPS";
 
-static STEPS_DONE: AtomicU64 = AtomicU64::new(0);
+/// The export's fault hook: like [`FAULT_ENV`], counting the requests that
+/// publishing to an object store makes (uploads, journal, copies,
+/// deletes, manifests), recovery of an earlier journal included.
+pub const EXPORT_FAULT_ENV: &str = "MICROCONV_FAULT_AFTER_EXPORT_STEPS";
 
-fn fault_limit() -> Option<u64> {
-    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
-    *LIMIT.get_or_init(|| std::env::var(FAULT_ENV).ok()?.trim().parse().ok())
+/// A counter of steps that aborts the process after the Nth, N read once
+/// from its environment variable.
+struct FaultHook {
+    env: &'static str,
+    /// What its steps are, for the message.
+    kind: &'static str,
+    done: AtomicU64,
+    limit: OnceLock<Option<u64>>,
 }
 
-fn abort(after: u64, what: &str) -> ! {
-    eprintln!("{FAULT_ENV}: aborting after filesystem step {after} ({what})");
-    std::process::abort()
-}
-
-/// Count one step; abort here if the fault hook asks for it.
-fn done(what: impl FnOnce() -> String) {
-    let n = STEPS_DONE.fetch_add(1, Ordering::SeqCst) + 1;
-    if fault_limit() == Some(n) {
-        abort(n, &what());
+impl FaultHook {
+    const fn new(env: &'static str, kind: &'static str) -> FaultHook {
+        FaultHook {
+            env,
+            kind,
+            done: AtomicU64::new(0),
+            limit: OnceLock::new(),
+        }
     }
+
+    fn limit(&self) -> Option<u64> {
+        *self
+            .limit
+            .get_or_init(|| std::env::var(self.env).ok()?.trim().parse().ok())
+    }
+
+    fn abort(&self, after: u64, what: &str) -> ! {
+        eprintln!(
+            "{}: aborting after {} step {after} ({what})",
+            self.env, self.kind
+        );
+        std::process::abort()
+    }
+
+    /// Count one step; abort here if the hook asks for it.
+    fn count(&self, what: impl FnOnce() -> String) {
+        let n = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.limit() == Some(n) {
+            self.abort(n, &what());
+        }
+    }
+}
+
+static PUBLISH: FaultHook = FaultHook::new(FAULT_ENV, "filesystem");
+static EXPORT: FaultHook = FaultHook::new(EXPORT_FAULT_ENV, "export");
+
+/// Count one step of the local publish.
+fn done(what: impl FnOnce() -> String) {
+    PUBLISH.count(what)
+}
+
+/// Count one request of an export.
+pub(crate) fn export_step(what: impl FnOnce() -> String) {
+    EXPORT.count(what)
 }
 
 /// Called as a publish starts: the hook's `0` (or a limit that recovery
 /// already reached) stops the process before its first step.
 pub(crate) fn publish_starts() {
-    let done = STEPS_DONE.load(Ordering::SeqCst);
-    if fault_limit().is_some_and(|limit| limit <= done) {
-        abort(done, "publish starting");
+    let done = PUBLISH.done.load(Ordering::SeqCst);
+    if PUBLISH.limit().is_some_and(|limit| limit <= done) {
+        PUBLISH.abort(done, "publish starting");
     }
 }
 

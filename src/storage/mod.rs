@@ -8,9 +8,10 @@
 //! is registered on the session, so DataFusion scans `s3://bucket/key` as
 //! it scans a local file.
 //!
-//! Today the input (`[input] events`, `--events`) may be a URL; outputs are
-//! local (object-store outputs and Delta Lake are the next step, see the
-//! README).
+//! The input (`[input] events`, `--events`) and the output (`[output]
+//! dir`, `--out`) may be URLs; `[storage]` overrides the endpoint, region,
+//! plain-http and path-style settings. Publishing to a store is
+//! `sink::export`.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use url::Url;
 
+use crate::config::sections::storage::StorageConfig;
 use crate::error::{Error, Result};
 
 /// Whether `spec` is a URL of an object store (not a local path, not
@@ -58,48 +60,91 @@ pub struct Remote {
 }
 
 /// Open the object store that `spec` (an `s3://`, `gs://`, `az://`,
-/// `abfss://` URL) lives in. An unknown scheme is a setting error (exit 2)
-/// naming the URL; missing credentials are reported by the first request.
-pub fn open(spec: &str) -> Result<Remote> {
-    let bad = |message: String| Error::setting("input.events", format!("`{spec}`: {message}"));
+/// `abfss://` URL) lives in, with `[storage]` overrides over each cloud's
+/// environment. An unknown scheme is a setting error (exit 2) naming the
+/// URL; missing credentials are reported by the first request.
+pub fn open(spec: &str, overrides: &StorageConfig) -> Result<Remote> {
+    let bad = |message: String| Error::setting("url", format!("`{spec}`: {message}"));
     let url = Url::parse(spec).map_err(|e| bad(format!("not a URL ({e})")))?;
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| bad("no bucket or container in the URL".into()))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no bucket or container in the URL".into()));
+    }
     let store: Arc<dyn ObjectStore> = match url.scheme() {
-        "s3" | "s3a" => Arc::new(
-            object_store::aws::AmazonS3Builder::from_env()
-                .with_url(spec)
-                .build()
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        "gs" => Arc::new(
-            object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                .with_url(spec)
-                .build()
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        "az" | "azure" | "abfs" | "abfss" | "adl" => Arc::new(
-            object_store::azure::MicrosoftAzureBuilder::from_env()
-                .with_url(spec)
-                .build()
-                .map_err(|e| bad(e.to_string()))?,
-        ),
+        "s3" | "s3a" => {
+            let mut b = object_store::aws::AmazonS3Builder::from_env().with_url(spec);
+            if let Some(e) = &overrides.endpoint {
+                b = b.with_endpoint(e);
+            }
+            if let Some(r) = &overrides.region {
+                b = b.with_region(r);
+            }
+            if let Some(h) = overrides.allow_http {
+                b = b.with_allow_http(h);
+            }
+            if let Some(p) = overrides.path_style {
+                b = b.with_virtual_hosted_style_request(!p);
+            }
+            Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
+        }
+        "gs" => {
+            use object_store::gcp::GoogleConfigKey;
+            let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(spec);
+            if let Some(e) = &overrides.endpoint {
+                b = b.with_config(GoogleConfigKey::BaseUrl, e);
+            }
+            if let Some(h) = overrides.allow_http {
+                let key = GoogleConfigKey::Client(object_store::ClientConfigKey::AllowHttp);
+                b = b.with_config(key, h.to_string());
+            }
+            Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
+        }
+        "az" | "azure" | "abfs" | "abfss" | "adl" => {
+            let mut b = object_store::azure::MicrosoftAzureBuilder::from_env().with_url(spec);
+            if let Some(e) = &overrides.endpoint {
+                b = b.with_endpoint(e.clone());
+            }
+            if let Some(h) = overrides.allow_http {
+                b = b.with_allow_http(h);
+            }
+            Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
+        }
         other => {
             return Err(bad(format!(
                 "unknown scheme `{other}://` (use s3://, gs://, az://, abfss://, file:// or a local path)"
             )))
         }
     };
-    let root =
-        Url::parse(&format!("{}://{}/", url.scheme(), host)).map_err(|e| bad(e.to_string()))?;
-    let key = url.path().trim_start_matches('/');
+    // the whole authority: `container@account...` for abfss:// URLs, as
+    // DataFusion keys its object-store registry
+    let authority = &url[url::Position::BeforeUsername..url::Position::AfterPort];
+    let root = Url::parse(&format!("{}://{}/", url.scheme(), authority))
+        .map_err(|e| bad(e.to_string()))?;
+    let key = url.path().trim_start_matches('/').trim_end_matches('/');
     // abfss://container@account.dfs.core.windows.net/key: the key is the path
     let path = ObjectPath::parse(key).map_err(|e| bad(e.to_string()))?;
     Ok(Remote {
         root,
         store,
+        path,
+        spec: spec.to_string(),
+    })
+}
+
+/// [`open`] for an output: an object-store URL, or a local folder (created
+/// if missing) seen through the same interface (Delta output on disk).
+pub fn open_output(spec: &str, overrides: &StorageConfig) -> Result<Remote> {
+    if is_remote(spec) {
+        return open(spec, overrides);
+    }
+    let local = local_path(spec);
+    std::fs::create_dir_all(&local).map_err(|e| Error::io(std::path::Path::new(&local), e))?;
+    let absolute =
+        std::fs::canonicalize(&local).map_err(|e| Error::io(std::path::Path::new(&local), e))?;
+    let path = ObjectPath::from_absolute_path(&absolute)
+        .map_err(|e| Error::setting("output.dir", format!("`{spec}`: {e}")))?;
+    Ok(Remote {
+        root: Url::parse("file:///").expect("a valid URL"),
+        store: Arc::new(object_store::local::LocalFileSystem::new()),
         path,
         spec: spec.to_string(),
     })
@@ -136,6 +181,14 @@ impl Remote {
             .try_collect()
             .await
             .map_err(|e| self.error(e))
+    }
+
+    /// The first object under `prefix`, if any: one request that fails
+    /// on a missing bucket, wrong credentials or a denied listing.
+    pub async fn list_one(&self, prefix: &ObjectPath) -> Result<Option<ObjectMeta>> {
+        let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
+        let mut stream = self.store.list(prefix);
+        stream.try_next().await.map_err(|e| self.error(e))
     }
 
     /// An error naming this URL and the store's cause (no such bucket,
@@ -192,7 +245,7 @@ mod tests {
 
     #[test]
     fn an_unknown_scheme_is_a_setting_error_naming_the_url() {
-        let err = open("ftp://host/events").unwrap_err();
+        let err = open("ftp://host/events", &StorageConfig::default()).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         let text = err.to_string();
         assert!(
@@ -202,8 +255,26 @@ mod tests {
     }
 
     #[test]
+    fn an_abfss_url_keeps_its_container_in_urls() {
+        let r = open(
+            "abfss://box@acct.dfs.core.windows.net/events/x",
+            &StorageConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(r.root.as_str(), "abfss://box@acct.dfs.core.windows.net/");
+        assert_eq!(
+            r.url_of(&r.path),
+            "abfss://box@acct.dfs.core.windows.net/events/x"
+        );
+    }
+
+    #[test]
     fn an_s3_url_opens_its_bucket_and_key() {
-        let r = open("s3://bucket/events/date=2026-01-01").unwrap();
+        let r = open(
+            "s3://bucket/events/date=2026-01-01",
+            &StorageConfig::default(),
+        )
+        .unwrap();
         assert_eq!(r.root.as_str(), "s3://bucket/");
         assert_eq!(r.path.as_ref(), "events/date=2026-01-01");
         assert_eq!(

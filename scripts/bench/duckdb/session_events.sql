@@ -45,5 +45,6 @@ SELECT
   revenue, experiment, variant,
   rn - start_rn + 1 AS event_seq,
   CASE WHEN next_in_session THEN (epoch_us(next_time) - epoch_us(event_time)) / 1e6 END
-    AS dwell_seconds
+    AS dwell_seconds,
+  anonymous_id
 FROM starts

@@ -14,3 +14,4 @@ pub mod output;
 pub mod params;
 pub mod presets;
 pub mod sessions;
+pub mod storage;
