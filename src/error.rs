@@ -45,6 +45,8 @@ pub enum Error {
     },
     #[error("object store {url}: {message}")]
     Storage { url: String, message: String },
+    #[error("Ballista {what}: {message}")]
+    Engine { what: String, message: String },
     #[error("no input files match `{spec}`")]
     NoInputFiles { spec: String },
     #[error("cannot read input file {path}: {message}")]

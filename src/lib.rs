@@ -9,7 +9,7 @@ pub(crate) mod catalog;
 pub mod cli;
 pub mod config;
 pub mod dag;
-pub(crate) mod engine;
+pub mod engine;
 pub mod error;
 pub mod functions;
 pub mod generate;

@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() {
     let cli = microconv::cli::Cli::parse();
-    microconv::cli::progress::init_logging(cli.log_format);
+    microconv::cli::progress::init_logging(cli.log_format, cli.command.serves());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

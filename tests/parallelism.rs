@@ -15,7 +15,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::support::{assert_ok, manifest, microconv, tables};
+use crate::support::{assert_ok, manifest, microconv, table_names, tables};
 
 /// Tables with no rows on clean generated data: no rejected rows, and no
 /// logins to stitch.
@@ -36,75 +36,73 @@ pub(crate) enum Cell {
 #[test]
 #[ignore = "slow: three runs of the whole job on the sample, about 2 min in a debug build"]
 fn published_tables_are_the_same_at_1_3_and_8_partitions() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let republish = crate::grain::republishing_queries(&dir.path().join("queries"));
-    let config = std::fs::read_to_string(root.join("microconv.toml")).unwrap();
-    let sample = root.join("data/sample");
     let outs: Vec<PathBuf> = [1, 3, 8]
         .iter()
-        .map(|partitions| {
-            let line = "\"execution.target_partitions\" = \"2\"";
-            assert!(
-                config.contains(line),
-                "the sample config sets the partitions"
-            );
-            let cfg = config
-                .replace(
-                    line,
-                    &format!("\"execution.target_partitions\" = \"{partitions}\""),
-                )
-                .replace(
-                    "events = [\"data/sample\"]",
-                    &format!("events = [{:?}]", sample.to_str().unwrap()),
-                );
-            let cfg_path = dir.path().join(format!("p{partitions}.toml"));
-            std::fs::write(&cfg_path, cfg).unwrap();
-            let out = dir.path().join(format!("out{partitions}"));
-            let o = microconv(
-                dir.path(),
-                &[
-                    "run",
-                    "--config",
-                    cfg_path.to_str().unwrap(),
-                    "--out",
-                    out.to_str().unwrap(),
-                    "--queries",
-                    republish.to_str().unwrap(),
-                ],
-            );
-            assert_ok(&o);
-            out
+        .map(|&partitions| {
+            let queries = ["--queries", republish.to_str().unwrap()];
+            run_sample(dir.path(), &format!("p{partitions}"), partitions, &queries)
         })
         .collect();
-
-    let names: Vec<String> = manifest(&outs[0])["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect();
-    assert!(names.len() > 30, "{names:?}");
-    for out in &outs[1..] {
-        let other: Vec<String> = manifest(out)["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(names, other);
+    for (out, partitions) in outs[1..].iter().zip([3, 8]) {
+        assert_same_outputs(&outs[0], out, &format!("at {partitions} partitions"));
     }
+}
+
+/// Run the bundled job (microconv.toml) on the sample with
+/// `execution.target_partitions = partitions` and `extra` arguments, into
+/// `dir/<name>`; the published folder.
+pub(crate) fn run_sample(dir: &Path, name: &str, partitions: usize, extra: &[&str]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = std::fs::read_to_string(root.join("microconv.toml")).unwrap();
+    let sample = root.join("data/sample");
+    let line = "\"execution.target_partitions\" = \"2\"";
+    assert!(
+        config.contains(line),
+        "the sample config sets the partitions"
+    );
+    let cfg = config
+        .replace(
+            line,
+            &format!("\"execution.target_partitions\" = \"{partitions}\""),
+        )
+        .replace(
+            "events = [\"data/sample\"]",
+            &format!("events = [{:?}]", sample.to_str().unwrap()),
+        );
+    let cfg_path = dir.join(format!("{name}.toml"));
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let out = dir.join(name);
+    let mut args = vec![
+        "run",
+        "--config",
+        cfg_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = microconv(dir, &args);
+    assert_ok(&o);
+    out
+}
+
+/// `other` publishes the tables `base` does (more than 20), each with the
+/// same rows (see the module's tolerances); `what` names `other` in a
+/// failure.
+pub(crate) fn assert_same_outputs(base: &Path, other: &Path, what: &str) {
+    let names = table_names(&manifest(base));
+    assert!(names.len() > 20, "{names:?}");
+    assert_eq!(names, table_names(&manifest(other)), "tables {what}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     for name in &names {
-        let base = rt.block_on(rows_of(&outs[0], name));
+        let base_rows = rt.block_on(rows_of(base, name));
         assert!(
-            !base.is_empty() || EMPTY_ON_THE_SAMPLE.contains(&name.as_str()),
+            !base_rows.is_empty() || EMPTY_ON_THE_SAMPLE.contains(&name.as_str()),
             "{name} has rows"
         );
-        for (out, partitions) in outs[1..].iter().zip([3, 8]) {
-            let rows = rt.block_on(rows_of(out, name));
-            assert_same(name, &base, &rows, partitions);
-        }
+        let rows = rt.block_on(rows_of(other, name));
+        assert_same_as(name, &base_rows, &rows, what);
     }
 }
 
@@ -182,10 +180,6 @@ fn cells(table: &str, batch: &RecordBatch) -> Vec<Vec<Cell>> {
         rows.push(row);
     }
     rows
-}
-
-fn assert_same(table: &str, base: &[Vec<Cell>], rows: &[Vec<Cell>], partitions: usize) {
-    assert_same_as(table, base, rows, &format!("at {partitions} partitions"));
 }
 
 /// `rows` equal `base` (floats within 1e-9 relative, CLV fits 1e-5); `what`

@@ -2,6 +2,8 @@
 
 mod attribution;
 mod bad_input;
+#[cfg(feature = "ballista")]
+mod ballista;
 mod cli;
 mod clv;
 mod docs;

@@ -1,6 +1,9 @@
 //! The one builder of reference tables: a list of typed columns becomes a
 //! one-batch in-memory table registered under its name (replacing any table
-//! of that name, so a context can be prepared twice).
+//! of that name, so a context can be prepared twice). On a distributed
+//! engine the same rows are registered as a `VALUES` plan instead: a plan
+//! shipped to Ballista executors carries its rows with it, where an
+//! in-memory table would stay behind in this process.
 
 use std::sync::Arc;
 
@@ -9,8 +12,11 @@ use datafusion::arrow::array::{
     StringArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use datafusion::catalog::TableProvider;
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan, LogicalPlanBuilder};
+use datafusion::prelude::{col, lit, DataFrame, SessionContext};
 
 use crate::error::Result;
 
@@ -97,12 +103,48 @@ pub fn register(ctx: &SessionContext, name: &str, columns: Vec<Column>) -> Resul
         columns.into_iter().map(Column::field_and_array).unzip();
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays)?;
+    let table: Arc<dyn TableProvider> = if crate::engine::is_distributed(ctx) {
+        values_view(ctx, &batch)?
+    } else {
+        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?)
+    };
     ctx.deregister_table(name)?;
-    ctx.register_table(
-        name,
-        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-    )?;
+    ctx.register_table(name, table)?;
     Ok(())
+}
+
+/// `batch` as a view of a `VALUES` list (or of no rows), with its column
+/// names, types and nullability.
+fn values_view(ctx: &SessionContext, batch: &RecordBatch) -> Result<Arc<dyn TableProvider>> {
+    let schema = Arc::new(DFSchema::try_from(batch.schema().as_ref().clone())?);
+    let plan = if batch.num_rows() == 0 {
+        LogicalPlan::EmptyRelation(EmptyRelation {
+            produce_one_row: false,
+            schema,
+        })
+    } else {
+        let rows = (0..batch.num_rows())
+            .map(|row| {
+                batch
+                    .columns()
+                    .iter()
+                    .map(|column| Ok(lit(ScalarValue::try_from_array(column, row)?)))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // VALUES names its columns column1, column2...
+        let names = batch
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| col(format!("column{}", i + 1)).alias(f.name()))
+            .collect::<Vec<_>>();
+        LogicalPlanBuilder::values_with_schema(rows, &schema)?
+            .project(names)?
+            .build()?
+    };
+    Ok(DataFrame::new(ctx.state(), plan).into_view())
 }
 
 #[cfg(test)]
@@ -139,5 +181,56 @@ mod tests {
         register(&ctx, "t", vec![int64("x", [Some(1)])]).unwrap();
         let schema = ctx.table("t").await.unwrap().schema().as_arrow().clone();
         assert_eq!(schema.fields().len(), 1);
+    }
+
+    /// What a distributed engine reads: the same rows, names, types and
+    /// nullability as the in-memory table, from a plan of VALUES (or of no
+    /// rows) that carries them.
+    #[tokio::test]
+    async fn a_distributed_session_gets_the_same_table_as_values() {
+        let columns = || {
+            vec![
+                int32("n", [Some(2), Some(1)]).required(),
+                text("s", [Some("a".to_string()), None]),
+                int64_list("l", [Some(vec![None, Some(3)]), None]),
+                date32("d", [Some(20_000), None]),
+                float64("f", [Some(0.5), Some(f64::NAN)]),
+            ]
+        };
+        let local = SessionContext::new();
+        let config = datafusion::prelude::SessionConfig::new()
+            .with_extension(Arc::new(crate::engine::Distributed));
+        let distributed = SessionContext::new_with_config(config);
+        assert!(crate::engine::is_distributed(&distributed));
+        assert!(!crate::engine::is_distributed(&local));
+        for ctx in [&local, &distributed] {
+            register(ctx, "t", columns()).unwrap();
+            register(ctx, "empty", vec![int64("x", []).required()]).unwrap();
+        }
+        let show = |ctx: SessionContext, sql: &'static str| async move {
+            let df = ctx.sql(sql).await.unwrap();
+            let schema = df.schema().as_arrow().clone();
+            let batches = df.collect().await.unwrap();
+            let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string();
+            (schema, text)
+        };
+        for sql in ["SELECT * FROM t ORDER BY n", "SELECT * FROM empty"] {
+            let (schema, rows) = show(local.clone(), sql).await;
+            let (dist_schema, dist_rows) = show(distributed.clone(), sql).await;
+            assert_eq!(schema, dist_schema, "{sql}");
+            assert_eq!(rows, dist_rows, "{sql}");
+        }
+        let plan = distributed
+            .table("t")
+            .await
+            .unwrap()
+            .into_optimized_plan()
+            .unwrap()
+            .display_indent()
+            .to_string();
+        assert!(plan.contains("Values:"), "{plan}");
+        assert!(!plan.contains("TableScan"), "{plan}");
     }
 }

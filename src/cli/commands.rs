@@ -39,7 +39,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Validate(args) => validate(&args).await,
         Command::Queries(args) => {
-            let job = Job::new(Settings::resolve(&args, &ProcessEnv)?, &[])?;
+            let job = Job::new(in_process(Settings::resolve(&args, &ProcessEnv)?), &[])?;
             print(&summary::queries(job.nodes()))
         }
         Command::Sql(args) => sql(&args).await,
@@ -54,7 +54,97 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             let path = crate::report::write(out, &as_of).await?;
             print(&format!("report: {}\n", path.display()))
         }
+        #[cfg(feature = "ballista")]
+        Command::Scheduler(args) => cluster::scheduler(args).await,
+        #[cfg(feature = "ballista")]
+        Command::Executor(args) => cluster::executor(args).await,
     }
+}
+
+/// The Ballista roles: each serves until a signal stops it (exit 0).
+#[cfg(feature = "ballista")]
+mod cluster {
+    use super::super::{ExecutorArgs, SchedulerArgs};
+    use crate::config::sections::engine::DEFAULT_SCHEDULER_PORT;
+    use crate::config::units::parse_size;
+    use crate::engine::ballista::{self, ExecutorOptions, SchedulerOptions};
+    use crate::error::{Error, Result};
+
+    async fn serve(role: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+        tokio::select! {
+            result = role => result,
+            signal = crate::shutdown::signalled() => {
+                tracing::warn!("stopped by {signal}");
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn scheduler(args: SchedulerArgs) -> Result<()> {
+        let bind = args
+            .bind
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| Error::setting("--bind", format!("`{}`: {e}", args.bind)))?;
+        let external_host = args
+            .external_host
+            .or_else(|| (!bind.ip().is_unspecified()).then(|| bind.ip().to_string()));
+        eprintln!("microconv scheduler listening on {bind}");
+        serve(ballista::run_scheduler(SchedulerOptions {
+            bind,
+            external_host: Some(external_host.unwrap_or_else(|| "localhost".into())),
+        }))
+        .await
+    }
+
+    pub async fn executor(args: ExecutorArgs) -> Result<()> {
+        let spec = args.scheduler.trim_start_matches("df://");
+        let bad = |why: &str| Error::setting("--scheduler", format!("`{}`: {why}", args.scheduler));
+        let (host, port) = match spec.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>()
+                    .map_err(|_| bad("the port is not a number"))?,
+            ),
+            None => (spec, DEFAULT_SCHEDULER_PORT),
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let memory_limit = args
+            .memory_limit
+            .as_deref()
+            .map(|s| parse_size(s).map_err(|m| Error::setting("--memory-limit", m)))
+            .transpose()?;
+        let concurrent_tasks = args
+            .concurrent_tasks
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if concurrent_tasks == 0 {
+            return Err(Error::setting("--concurrent-tasks", "must be at least 1"));
+        }
+        eprintln!(
+            "microconv executor: {concurrent_tasks} task(s) at once, scheduler {host}:{port}"
+        );
+        serve(ballista::run_executor(ExecutorOptions {
+            scheduler_host: host.to_string(),
+            scheduler_port: port,
+            bind_host: args.bind,
+            external_host: args.external_host,
+            port: args.port,
+            grpc_port: args.grpc_port,
+            concurrent_tasks,
+            work_dir: args.work_dir.map(|d| d.to_string_lossy().into_owned()),
+            memory_limit: memory_limit.map(|n| n as u64),
+        }))
+        .await
+    }
+}
+
+/// `settings` on the local engine: the commands other than `run` keep
+/// their tables in memory, in this process, where Ballista executors
+/// cannot read them (and they are small, interactive work).
+fn in_process(mut settings: Settings) -> Settings {
+    settings.engine = crate::config::sections::engine::EngineMode::Local;
+    settings
 }
 
 fn print(text: &str) -> Result<()> {
@@ -65,7 +155,7 @@ fn print(text: &str) -> Result<()> {
 }
 
 async fn validate(args: &CommonArgs) -> Result<()> {
-    let job = Job::new(Settings::resolve(args, &ProcessEnv)?, &[])?;
+    let job = Job::new(in_process(Settings::resolve(args, &ProcessEnv)?), &[])?;
     let settings = job.settings();
     let discovery = input::discover_any(
         job.context(),
@@ -88,7 +178,10 @@ async fn validate(args: &CommonArgs) -> Result<()> {
 /// Register the latest published outputs, then `events` and the reference
 /// tables (mapped lazily), and run the query.
 async fn sql(args: &SqlArgs) -> Result<()> {
-    let job = Job::new(Settings::resolve(&args.common, &ProcessEnv)?, &[])?;
+    let job = Job::new(
+        in_process(Settings::resolve(&args.common, &ProcessEnv)?),
+        &[],
+    )?;
     let settings = job.settings();
     if !settings.events.is_empty() {
         let discovery = input::discover_any(

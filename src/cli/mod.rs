@@ -46,6 +46,63 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Write the HTML report of the published tables (by default of the latest run's as-of date).
     Report(CommonArgs),
+    /// Run a Ballista scheduler that knows microconv's functions (for `run --engine df://host:port`).
+    #[cfg(feature = "ballista")]
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor that knows microconv's functions, for a scheduler.
+    #[cfg(feature = "ballista")]
+    Executor(ExecutorArgs),
+}
+
+impl Command {
+    /// Whether the command is a long-running Ballista role.
+    pub fn serves(&self) -> bool {
+        #[cfg(feature = "ballista")]
+        if matches!(self, Command::Scheduler(_) | Command::Executor(_)) {
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(feature = "ballista")]
+#[derive(Debug, Clone, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on (clients and executors connect here)
+    #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:50050")]
+    pub bind: String,
+    /// Host name others reach this scheduler by [default: the bind address, or localhost]
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+}
+
+#[cfg(feature = "ballista")]
+#[derive(Debug, Clone, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to register with: host:port or df://host:port
+    #[arg(long, value_name = "HOST:PORT")]
+    pub scheduler: String,
+    /// Tasks run at once [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    pub concurrent_tasks: Option<usize>,
+    /// Folder for shuffle files (needs room for the largest stage's output) [default: a temporary folder]
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Memory for the executor's tasks, e.g. 8GiB; beyond it they spill [default: a share of the machine's]
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Address the executor's services listen on
+    #[arg(long, value_name = "HOST", default_value = "0.0.0.0")]
+    pub bind: String,
+    /// Host name the scheduler and other executors reach this one by [default: as the scheduler sees it]
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+    /// Arrow Flight port (shuffle data between executors)
+    #[arg(long, default_value_t = 50051)]
+    pub port: u16,
+    /// gRPC port (tasks from the scheduler)
+    #[arg(long, default_value_t = 50052)]
+    pub grpc_port: u16,
 }
 
 /// Options shared by the commands that read a config.
@@ -72,6 +129,9 @@ pub struct CommonArgs {
     /// Memory limit for query execution, e.g. 4GiB; beyond it DataFusion spills [env: MICROCONV_MEMORY_LIMIT]
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Where queries run, replaces [engine] mode: local, standalone (Ballista in this process) or df://host:port (a Ballista scheduler) [env: MICROCONV_ENGINE]
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -19,11 +19,16 @@ use crate::job::NodeResult;
 /// Install the log subscriber: `MICROCONV_LOG` filters (default `warn`,
 /// and `info` for microconv's own records in JSON, which carry the run's
 /// progress); JSON writes one object per line.
-pub fn init_logging(format: LogFormat) {
+/// `serves`: a long-running role (a Ballista scheduler or executor), whose
+/// operators want its info records (registrations, tasks) by default.
+pub fn init_logging(format: LogFormat, serves: bool) {
     use tracing_subscriber::EnvFilter;
+    // (Ballista's scheduler logs its failures to attach task metrics to a
+    // plan's display as errors; they change nothing in the run)
     let default = match format {
-        LogFormat::Text => "warn",
-        LogFormat::Json => "warn,microconv=info",
+        _ if serves => "info,ballista_scheduler::display=off",
+        LogFormat::Text => "warn,ballista_scheduler::display=off",
+        LogFormat::Json => "warn,microconv=info,ballista_scheduler::display=off",
     };
     let filter = EnvFilter::try_from_env("MICROCONV_LOG").unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt()

@@ -10,7 +10,7 @@ use super::sections::attribution::{self, AttributionSettings};
 use super::sections::channels::{self, ChannelRule};
 use super::sections::clv::ClvSettings;
 use super::sections::conversions::{self, Conversion};
-use super::sections::engine::datafusion_options;
+use super::sections::engine::{datafusion_options, EngineMode};
 use super::sections::funnels::{self, Funnel};
 use super::sections::input::InputSettings;
 use super::sections::lift::{self, LiftSettings};
@@ -54,6 +54,8 @@ pub struct Settings {
     pub storage: StorageConfig,
     pub as_of: Option<NaiveDate>,
     pub output: OutputSettings,
+    /// Where the queries run: here, or on Ballista (`[engine] mode`).
+    pub engine: EngineMode,
     pub memory_limit: Option<usize>,
     pub spill_dir: Option<PathBuf>,
     /// `[datafusion]` options as text, set on the context as they are.
@@ -219,6 +221,20 @@ impl Settings {
             } else {
                 (PathBuf::from(crate::storage::local_path(&out_spec)), None)
             };
+        let engine = match args.engine.clone().or_else(|| env.var("MICROCONV_ENGINE")) {
+            Some(flag) => EngineMode::parse_flag("--engine", &flag)?,
+            None => EngineMode::from_config(&config.engine)?,
+        };
+        if engine.is_distributed() && !cfg!(feature = "ballista") {
+            return Err(Error::setting(
+                "engine",
+                format!(
+                    "`{}` runs on Ballista, and this build of microconv has no \
+                     `ballista` feature",
+                    engine.describe()
+                ),
+            ));
+        }
         let memory_limit = args
             .memory_limit
             .clone()
@@ -288,6 +304,7 @@ impl Settings {
             storage: config.storage.validate()?,
             as_of,
             output,
+            engine,
             memory_limit,
             spill_dir,
             datafusion: datafusion_options(&config.datafusion),

@@ -50,6 +50,9 @@ pub fn source_tables() -> BTreeSet<String> {
 pub struct Job {
     settings: Settings,
     ctx: SessionContext,
+    /// Keeps the engine behind `ctx` running (an in-process Ballista
+    /// cluster); dropped last.
+    _engine: engine::Engine,
     catalog: Catalog,
     nodes: Vec<Node>,
     /// The run's clock: events later than this plus `[input]
@@ -94,7 +97,8 @@ impl Job {
     /// Plan a run of `settings`, keeping only the nodes `select` needs
     /// (all when empty).
     pub fn new(settings: Settings, select: &[String]) -> Result<Job> {
-        let ctx = engine::session(&settings)?;
+        let engine = engine::start(&settings)?;
+        let ctx = engine.ctx.clone();
         let catalog = Catalog::load(&settings)?;
         let kept: Vec<String> = settings.input.keep.iter().map(|(n, _)| n.clone()).collect();
         builtin::conversion_hits::check(&ctx, &settings.conversions, &kept)?;
@@ -106,6 +110,7 @@ impl Job {
         Ok(Job {
             settings,
             ctx,
+            _engine: engine,
             catalog,
             nodes,
             now: Utc::now(),
@@ -180,6 +185,7 @@ impl Job {
             &input_params,
         )
         .await?;
+        let flagged_plan = flagged.logical_plan().clone();
         // NULL without --as-of: the as-of day is then the latest event's,
         // so every good row is before its end
         let end = ScalarValue::TimestampMicrosecond(
@@ -188,7 +194,10 @@ impl Job {
         );
         // each consumer query is planned on its own copy of `_input`: one
         // side of a tee, or (for a store that only keeps views) the same view
-        let (tables, producer): ([Arc<dyn TableProvider>; 4], _) = if store.consumes() {
+        // (a tee lives in this process: plans shipped to Ballista executors
+        // read the view)
+        let tee = store.consumes() && !engine::is_distributed(ctx);
+        let (tables, producer): ([Arc<dyn TableProvider>; 4], _) = if tee {
             let (tables, producer) = input::tee::tee::<4>(flagged).await?;
             (tables.map(|t| t as Arc<dyn TableProvider>), Some(producer))
         } else {
@@ -219,12 +228,21 @@ impl Job {
                 (events, rejected, counts)
             }
             None => {
-                let events = store.materialize(ctx, "events", events, true).await?;
+                let explain = |e| engine::explain_rejection(ctx, &flagged_plan, e);
+                let events = store
+                    .materialize(ctx, "events", events, true)
+                    .await
+                    .map_err(explain)?;
                 let rejected = store
                     .materialize(ctx, "rejected_events", rejected, false)
-                    .await?;
-                store.materialize(ctx, AFTER_AS_OF, after, true).await?;
-                (events, rejected, input::flag::read_counts(counts).await?)
+                    .await
+                    .map_err(explain)?;
+                store
+                    .materialize(ctx, AFTER_AS_OF, after, true)
+                    .await
+                    .map_err(explain)?;
+                let counts = input::flag::read_counts(counts).await.map_err(explain)?;
+                (events, rejected, counts)
             }
         };
         tracing::info!(
@@ -311,16 +329,18 @@ impl Job {
             df = sink::types::published(df).map_err(failed)?;
         }
         let schema = df.schema().as_arrow().clone();
+        let plan = df.logical_plan().clone();
         let rows = match store
             .materialize(&self.ctx, &node.name, df, node.internal())
             .await
         {
             Ok(rows) => rows,
             Err(e) => {
+                let e = engine::explain_rejection(&self.ctx, &plan, e);
                 return Err(match &node.kind {
                     NodeKind::Builtin(b) => b.explain(&self.ctx, &self.settings, e).await,
                     NodeKind::Sql(_) => failed(e),
-                })
+                });
             }
         };
         tracing::info!(table = %node.name, rows, "done");

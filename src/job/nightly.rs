@@ -277,6 +277,7 @@ fn finish(
         started_at: started_at.to_rfc3339(),
         finished_at: (opts.now)().to_rfc3339(),
         seconds: started.elapsed().as_secs_f64(),
+        engine: settings.engine.describe(),
         config_path: settings.config_path.clone(),
         config_sha256: settings.config_sha256.clone(),
         config: serde_json::to_value(&settings.config).unwrap_or_default(),

@@ -17,6 +17,9 @@ pub struct Manifest {
     pub started_at: String,
     pub finished_at: String,
     pub seconds: f64,
+    /// Where the queries ran: `local`, `standalone` or the Ballista
+    /// scheduler's `df://host:port`.
+    pub engine: String,
     pub config_path: Option<PathBuf>,
     pub config_sha256: String,
     pub config: serde_json::Value,

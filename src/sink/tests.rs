@@ -20,6 +20,7 @@ fn manifest(run_id: &str, tables: &[&str]) -> Manifest {
         started_at: String::new(),
         finished_at: String::new(),
         seconds: 0.0,
+        engine: "local".into(),
         config_path: None,
         config_sha256: String::new(),
         config: serde_json::Value::Null,

@@ -9,12 +9,15 @@ use super::fixtures::{fixture_rows, write_events, CONFIG};
 
 /// The variables the binary reads settings from: a developer's shell must
 /// not change what a test sees. (`MICROCONV_LOG` passes through.)
-const SETTINGS_ENV: [&str; 5] = [
+const SETTINGS_ENV: [&str; 8] = [
     "MICROCONV_LOG_FORMAT",
     "MICROCONV_CONFIG",
     "MICROCONV_OUT",
+    "MICROCONV_OUTPUT_FORMAT",
+    "MICROCONV_WORK_DIR",
     "MICROCONV_MEMORY_LIMIT",
     "MICROCONV_SPILL_DIR",
+    "MICROCONV_ENGINE",
 ];
 
 /// Run `microconv args...` in `dir`.

@@ -1,0 +1,230 @@
+//! The engine seam: where a job's queries execute. Every engine starts from
+//! the same local session state: runtime (memory pool, spill directory),
+//! DataFusion options (defaults, then the config's `[datafusion]` table),
+//! and every microconv function ([`session`]). [`start`] then either keeps
+//! it (`[engine] mode = "local"`) or hands it to Ballista (`standalone`, a
+//! scheduler and an executor inside this process; `cluster`, a remote
+//! scheduler), which plans each query here, ships the logical plan to the
+//! scheduler and streams the result back (see [`ballista`]).
+//!
+//! What changes for a distributed session is marked on its config
+//! ([`is_distributed`]): a plan shipped to executors may only reference
+//! what they can rebuild from the plan itself, so reference tables are
+//! registered as `VALUES` plans instead of in-memory tables
+//! (`catalog::tables`) and the input stage plans its tables on a view of
+//! the input instead of an in-process tee (`Job::prepare`).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{Expr, LogicalPlan};
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::config::sections::engine::EngineMode;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::functions;
+
+#[cfg(feature = "ballista")]
+pub mod ballista;
+
+/// A running engine: the session every query is planned in, and whatever
+/// keeps the engine behind it alive (an in-process Ballista cluster).
+pub struct Engine {
+    pub ctx: SessionContext,
+    _keep: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+/// `[datafusion]` keys with this prefix are Ballista's options
+/// (`"ballista.job.name"`...), set on a Ballista session only.
+pub const BALLISTA_PREFIX: &str = "ballista.";
+
+/// Marks a session config whose plans run on Ballista.
+#[derive(Debug)]
+pub struct Distributed;
+
+/// Whether `ctx`'s plans are shipped to Ballista executors.
+pub fn is_distributed(ctx: &SessionContext) -> bool {
+    ctx.state()
+        .config()
+        .get_extension::<Distributed>()
+        .is_some()
+}
+
+/// How Ballista's scheduler reports a job whose tasks an executor could not
+/// decode (in 55.0 the executor's reason stays in its own log).
+const REJECTED: &str = "task could not be prepared or was rejected by executor";
+
+/// `err` from running `plan`, with its likely cause when Ballista's
+/// executors rejected the tasks: an executor that is not `microconv
+/// executor` (a stock Ballista one) does not know the microconv functions
+/// the plan calls, named here.
+pub fn explain_rejection(ctx: &SessionContext, plan: &LogicalPlan, err: Error) -> Error {
+    let text = crate::error::report(&err);
+    if !is_distributed(ctx) || !text.contains(REJECTED) {
+        return err;
+    }
+    let calls = own_functions_in(plan);
+    let calls = if calls.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the query calls microconv's {}",
+            calls.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    };
+    Error::Engine {
+        what: "executors".into(),
+        message: format!(
+            "{text}{calls}: every executor must be `microconv executor`, a stock \
+             Ballista executor does not know microconv's functions (its log names \
+             what it could not decode)"
+        ),
+    }
+}
+
+/// The microconv functions (not DataFusion's own) that `plan` calls.
+pub fn own_functions_in(plan: &LogicalPlan) -> BTreeSet<String> {
+    let ours = SessionContext::new();
+    functions::register_all(&ours);
+    let (ours, stock) = (ours.state(), SessionContext::new().state());
+    let own = |name: &str| {
+        let known = |s: &datafusion::execution::SessionState| {
+            s.scalar_functions().contains_key(name)
+                || s.aggregate_functions().contains_key(name)
+                || s.window_functions().contains_key(name)
+        };
+        known(&ours) && !known(&stock)
+    };
+    let mut found = BTreeSet::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                let name = match e {
+                    Expr::ScalarFunction(f) => Some(f.name()),
+                    Expr::AggregateFunction(f) => Some(f.func.name()),
+                    Expr::WindowFunction(w) => Some(w.fun.name()),
+                    _ => None,
+                };
+                if let Some(name) = name.filter(|n| own(n)) {
+                    found.insert(name.to_string());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    found
+}
+
+/// Start the engine `settings.engine` names.
+pub fn start(settings: &Settings) -> Result<Engine> {
+    match &settings.engine {
+        EngineMode::Local => Ok(Engine {
+            ctx: session(settings)?,
+            _keep: None,
+        }),
+        #[cfg(feature = "ballista")]
+        mode => {
+            let state = ballista::client_state(session(settings)?.state(), settings)?;
+            let (ctx, keep) = ballista::connect(mode, state)?;
+            functions::register_all(&ctx);
+            Ok(Engine { ctx, _keep: keep })
+        }
+        #[cfg(not(feature = "ballista"))]
+        other => Err(Error::setting(
+            "engine",
+            format!("`{}` needs the `ballista` feature", other.describe()),
+        )),
+    }
+}
+
+/// The local session a job runs in (every engine starts from it).
+pub fn session(settings: &Settings) -> Result<SessionContext> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_create_default_catalog_and_schema(true);
+    let options = config.options_mut();
+    options.execution.parquet.compression = Some(format!("zstd({})", settings.output.zstd_level));
+    options.execution.parquet.max_row_group_size = settings.output.max_row_group_size;
+    options.execution.parquet.statistics_enabled = Some("page".into());
+    // Strings come back as plain Utf8 so output schemas are stable and
+    // readable by every Parquet reader.
+    options.execution.parquet.schema_force_view_types = false;
+    options.sql_parser.map_string_types_to_utf8view = false;
+    // Rows hash-partitioned by a bucket (of users, of sessions) stay where
+    // they are for any later step keyed by that bucket and more: an
+    // aggregate GROUP BY bucket, session_id, ... then runs in the
+    // partitions the window ran in, on rows still in order, instead of
+    // being repartitioned by all its keys. DataFusion does this only from
+    // 4 partitions up by default; the plans partitioned by bucket (see
+    // queries/journeys/path_edges.sql) want it at any count.
+    options.optimizer.subset_repartition_threshold = 1;
+    for (key, value) in &settings.datafusion {
+        // Ballista's own options apply to a Ballista session only
+        if key.starts_with(BALLISTA_PREFIX) {
+            continue;
+        }
+        // keys may be written with or without the `datafusion.` prefix
+        let full = if key.starts_with("datafusion.") {
+            key.clone()
+        } else {
+            format!("datafusion.{key}")
+        };
+        options
+            .set(&full, value)
+            .map_err(|e| Error::setting(format!("datafusion.\"{key}\""), e.to_string()))?;
+    }
+
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = settings.memory_limit {
+        let pool = TrackConsumersPool::new(
+            FairSpillPool::new(limit),
+            std::num::NonZeroUsize::new(5).expect("5 is non-zero"),
+        );
+        runtime = runtime.with_memory_pool(Arc::new(pool));
+    }
+    if let Some(dir) = &settings.spill_dir {
+        runtime = runtime.with_disk_manager_builder(
+            DiskManagerBuilder::default()
+                .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+        );
+    }
+    let runtime = runtime.build_arc()?;
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    functions::register_all(&ctx);
+    Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datafusion_options_pass_through_with_or_without_prefix() {
+        let s = Settings::from_toml("[datafusion]\n\"execution.target_partitions\" = \"3\"\n\"datafusion.execution.batch_size\" = 1000\n").unwrap();
+        let ctx = session(&s).unwrap();
+        assert_eq!(ctx.state().config().target_partitions(), 3);
+        assert_eq!(ctx.state().config().batch_size(), 1000);
+    }
+
+    #[test]
+    fn unknown_datafusion_option_names_the_key() {
+        let s = Settings::from_toml("[datafusion]\n\"execution.nope\" = \"1\"\n").unwrap();
+        let Err(err) = session(&s) else {
+            panic!("expected an error")
+        };
+        assert!(err.to_string().contains("execution.nope"), "{err}");
+        assert_eq!(err.exit_code(), 2);
+    }
+}
