@@ -57,8 +57,8 @@ run() { # name, extra args...
   python3 -c "print(f'{\"$name\":<12} {$t1 - $t0:8.1f} s')"
 }
 
-echo "events: $(python3 -c "import json;print(json.load(open('$WORK/events/ground_truth.json'))['events'])" 2>/dev/null || echo "~$EVENTS") in $WORK/events"
 run local
+echo "  ($(grep -m1 '^input:' "$WORK/local.stderr" | sed -E 's/^input: ([0-9,]+) events.*/\1/') events in $WORK/events)"
 run standalone --engine standalone
 
 SCHED=$(free_port)
