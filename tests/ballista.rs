@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
 use microconv::engine::ballista::{run_scheduler, SchedulerOptions};
 
-use crate::parallelism::{assert_same_outputs, run_sample};
+use crate::parallelism::{assert_same_outputs, run_sample, run_sample_env};
 use crate::support::{manifest, microconv, stderr};
 
 #[test]
@@ -21,8 +21,24 @@ use crate::support::{manifest, microconv, stderr};
 fn standalone_publishes_the_local_tables() {
     let dir = tempfile::tempdir().unwrap();
     let local = run_sample(dir.path(), "local", 2, &[]);
-    let standalone = run_sample(dir.path(), "standalone", 2, &["--engine", "standalone"]);
+    let (standalone, log) = run_sample_env(
+        dir.path(),
+        "standalone",
+        2,
+        &["--engine", "standalone"],
+        &[("MICROCONV_LOG", "info")],
+    );
     assert_eq!(manifest(&standalone)["engine"], "standalone");
+    // the manifest's field comes from the settings: the executor's log
+    // shows the plans did run on Ballista, not in the local session
+    let finished = log
+        .lines()
+        .filter(|l| l.contains("ballista_executor") && l.contains("Finished task"))
+        .count();
+    assert!(
+        finished > 20,
+        "{finished} tasks finished on the executor:\n{log}"
+    );
     assert_eq!(manifest(&local)["engine"], "local");
     assert_same_outputs(&local, &standalone, "on a standalone Ballista cluster");
 }

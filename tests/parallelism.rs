@@ -15,7 +15,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::support::{assert_ok, manifest, microconv, table_names, tables};
+use crate::support::{assert_ok, manifest, microconv, microconv_env, stderr, table_names, tables};
 
 /// Tables with no rows on clean generated data: no rejected rows, and no
 /// logins to stitch.
@@ -54,6 +54,17 @@ fn published_tables_are_the_same_at_1_3_and_8_partitions() {
 /// `execution.target_partitions = partitions` and `extra` arguments, into
 /// `dir/<name>`; the published folder.
 pub(crate) fn run_sample(dir: &Path, name: &str, partitions: usize, extra: &[&str]) -> PathBuf {
+    run_sample_env(dir, name, partitions, extra, &[]).0
+}
+
+/// [`run_sample`] with the variables `env` set; also returns its stderr.
+pub(crate) fn run_sample_env(
+    dir: &Path,
+    name: &str,
+    partitions: usize,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (PathBuf, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = std::fs::read_to_string(root.join("microconv.toml")).unwrap();
     let sample = root.join("data/sample");
@@ -82,9 +93,9 @@ pub(crate) fn run_sample(dir: &Path, name: &str, partitions: usize, extra: &[&st
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = microconv(dir, &args);
+    let o = microconv_env(dir, &args, env);
     assert_ok(&o);
-    out
+    (out, stderr(&o))
 }
 
 /// `other` publishes the tables `base` does (more than 20), each with the

@@ -8,7 +8,8 @@ pub mod in_memory;
 pub mod tables;
 
 pub use binary::{
-    assert_ok, manifest, microconv, python_check, stderr, stdout, table_names, table_rows, Project,
+    assert_ok, manifest, microconv, microconv_env, python_check, stderr, stdout, table_names,
+    table_rows, Project,
 };
 pub use fixtures::{fixture_rows, generated, write_events, Generated, CONFIG, DAY0, PURCHASE};
 pub use in_memory::run_in_memory;

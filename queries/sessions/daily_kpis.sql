@@ -39,25 +39,43 @@ s AS (
     MAX(user_id) AS user_id,
     SUM(micro) AS micro_conversions,
     SUM(macro) AS macro_conversions,
-    SUM(revenue) AS revenue,
-    CASE WHEN SUM(macro) > 0 THEN MAX(user_id) END AS converting_user
+    SUM(revenue) AS revenue
   FROM rows
   GROUP BY session_id
   HAVING SUM(is_session) > 0
 ),
-g AS (
+-- each day x channel x user, and each day x user (every channel): the
+-- distinct users of a day and channel are then rows to count, so no
+-- aggregate keeps a set of user ids per group (COUNT(DISTINCT) did: at 100M
+-- events its sets did not fit a 2 GiB limit, and such state cannot spill)
+u AS (
   SELECT
     day,
-    CASE WHEN grouping(channel) = 1 THEN '(all)' ELSE channel END AS channel,
-    COUNT(DISTINCT user_id) AS users,
+    channel,
+    grouping(channel) AS all_channels,
+    user_id,
     COUNT(*) AS sessions,
     SUM(micro_conversions) AS micro_conversions,
     SUM(macro_conversions) AS macro_conversions,
     SUM(CASE WHEN macro_conversions > 0 THEN 1 ELSE 0 END) AS converting_sessions,
-    COUNT(DISTINCT converting_user) AS converting_users,
+    MAX(CASE WHEN macro_conversions > 0 THEN 1 ELSE 0 END) AS converting,
     SUM(revenue) AS revenue
   FROM s
-  GROUP BY GROUPING SETS ((day, channel), (day))
+  GROUP BY GROUPING SETS ((day, channel, user_id), (day, user_id))
+),
+g AS (
+  SELECT
+    day,
+    CASE WHEN all_channels = 1 THEN '(all)' ELSE channel END AS channel,
+    COUNT(user_id) AS users,
+    COALESCE(SUM(sessions), 0) AS sessions,
+    SUM(micro_conversions) AS micro_conversions,
+    SUM(macro_conversions) AS macro_conversions,
+    SUM(converting_sessions) AS converting_sessions,
+    COALESCE(SUM(converting), 0) AS converting_users,
+    SUM(revenue) AS revenue
+  FROM u
+  GROUP BY day, all_channels, channel
 )
 SELECT
   day,

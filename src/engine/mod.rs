@@ -103,7 +103,20 @@ pub fn own_functions_in(plan: &LogicalPlan) -> BTreeSet<String> {
         known(&ours) && !known(&stock)
     };
     let mut found = BTreeSet::new();
+    collect_calls(plan, &own, &mut found);
+    found
+}
+
+/// Adds the names of the functions `plan` calls that `own` accepts to
+/// `found`, looking inside subqueries and the views it scans (a view's
+/// plan travels with the query's to the executors).
+fn collect_calls(plan: &LogicalPlan, own: &dyn Fn(&str) -> bool, found: &mut BTreeSet<String>) {
     let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            if let Some(view) = scan.source.get_logical_plan() {
+                collect_calls(&view, own, found);
+            }
+        }
         node.apply_expressions(|expr| {
             expr.apply(|e| {
                 let name = match e {
@@ -119,7 +132,6 @@ pub fn own_functions_in(plan: &LogicalPlan) -> BTreeSet<String> {
             })
         })
     });
-    found
 }
 
 /// Start the engine `settings.engine` names.
@@ -216,6 +228,27 @@ mod tests {
         let ctx = session(&s).unwrap();
         assert_eq!(ctx.state().config().target_partitions(), 3);
         assert_eq!(ctx.state().config().batch_size(), 1000);
+    }
+
+    #[tokio::test]
+    async fn own_functions_are_found_inside_views_and_subqueries() {
+        let ctx = session(&Settings::from_toml("").unwrap()).unwrap();
+        ctx.sql("CREATE VIEW v AS SELECT hash_bucket(x) AS b FROM (VALUES ('a')) t(x)")
+            .await
+            .unwrap();
+        let plan = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move { ctx.sql(sql).await.unwrap().logical_plan().clone() }
+        };
+        // only in the view
+        let found = own_functions_in(&plan("SELECT upper(CAST(b AS VARCHAR)) FROM v").await);
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), ["hash_bucket"]);
+        // only in a subquery
+        let found =
+            own_functions_in(&plan("SELECT 1 WHERE EXISTS (SELECT hash_bucket('x'))").await);
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), ["hash_bucket"]);
+        // DataFusion's own functions are not microconv's
+        assert!(own_functions_in(&plan("SELECT upper('x')").await).is_empty());
     }
 
     #[test]

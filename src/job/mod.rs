@@ -49,10 +49,9 @@ pub fn source_tables() -> BTreeSet<String> {
 /// its nodes in run order.
 pub struct Job {
     settings: Settings,
-    ctx: SessionContext,
-    /// Keeps the engine behind `ctx` running (an in-process Ballista
-    /// cluster); dropped last.
-    _engine: engine::Engine,
+    /// The session the run's plans go to (`engine.ctx`), and whatever keeps
+    /// it running (an in-process Ballista cluster).
+    engine: engine::Engine,
     catalog: Catalog,
     nodes: Vec<Node>,
     /// The run's clock: events later than this plus `[input]
@@ -98,10 +97,10 @@ impl Job {
     /// (all when empty).
     pub fn new(settings: Settings, select: &[String]) -> Result<Job> {
         let engine = engine::start(&settings)?;
-        let ctx = engine.ctx.clone();
+        let ctx = &engine.ctx;
         let catalog = Catalog::load(&settings)?;
         let kept: Vec<String> = settings.input.keep.iter().map(|(n, _)| n.clone()).collect();
-        builtin::conversion_hits::check(&ctx, &settings.conversions, &kept)?;
+        builtin::conversion_hits::check(ctx, &settings.conversions, &kept)?;
         let queries = query_file::load(&settings.query_dirs)?;
         let table_functions: BTreeSet<String> =
             ctx.state().table_functions().keys().cloned().collect();
@@ -109,8 +108,7 @@ impl Job {
         let nodes = dag::select(nodes, select)?;
         Ok(Job {
             settings,
-            ctx,
-            _engine: engine,
+            engine,
             catalog,
             nodes,
             now: Utc::now(),
@@ -140,7 +138,7 @@ impl Job {
 
     /// The session every step runs in (tables and functions registered).
     pub fn context(&self) -> &SessionContext {
-        &self.ctx
+        &self.engine.ctx
     }
 
     /// The nodes in run order.
@@ -151,7 +149,7 @@ impl Job {
     /// Read and map the input files (footers are read here, so an
     /// unreadable file is named before anything runs).
     pub async fn read(&self, files: &[InputFile]) -> Result<DataFrame> {
-        input::read_files(&self.ctx, files, &self.settings).await
+        input::read_files(&self.engine.ctx, files, &self.settings).await
     }
 
     /// [`Job::read`] and [`Job::prepare`]; a read error that names no file
@@ -175,7 +173,7 @@ impl Job {
     pub async fn prepare(&self, mapped: DataFrame, store: &dyn Store) -> Result<Prepared> {
         let started = Instant::now();
         peak_rss::stage_start();
-        let ctx = &self.ctx;
+        let ctx = &self.engine.ctx;
         let input_params = InputParams::new(&self.settings, self.now);
         let flagged = input::flag::flag_rows(
             ctx,
@@ -279,8 +277,8 @@ impl Job {
 
     /// Register `table` as the flagged input the next query plans on.
     fn read_input_as(&self, table: Arc<dyn TableProvider>) -> Result<()> {
-        self.ctx.deregister_table(FLAGGED)?;
-        self.ctx.register_table(FLAGGED, table)?;
+        self.engine.ctx.deregister_table(FLAGGED)?;
+        self.engine.ctx.register_table(FLAGGED, table)?;
         Ok(())
     }
 
@@ -300,10 +298,14 @@ impl Job {
     async fn frame(&self, node: &Node, params: &Params) -> Result<DataFrame> {
         match &node.kind {
             NodeKind::Sql(q) => {
-                let df = self.ctx.sql_with_options(&q.sql, read_only()).await?;
+                let df = self
+                    .engine
+                    .ctx
+                    .sql_with_options(&q.sql, read_only())
+                    .await?;
                 Ok(df.with_param_values(params.to_values())?)
             }
-            NodeKind::Builtin(b) => b.build(&self.ctx, &self.settings, params).await,
+            NodeKind::Builtin(b) => b.build(&self.engine.ctx, &self.settings, params).await,
         }
     }
 
@@ -331,14 +333,14 @@ impl Job {
         let schema = df.schema().as_arrow().clone();
         let plan = df.logical_plan().clone();
         let rows = match store
-            .materialize(&self.ctx, &node.name, df, node.internal())
+            .materialize(&self.engine.ctx, &node.name, df, node.internal())
             .await
         {
             Ok(rows) => rows,
             Err(e) => {
-                let e = engine::explain_rejection(&self.ctx, &plan, e);
+                let e = engine::explain_rejection(&self.engine.ctx, &plan, e);
                 return Err(match &node.kind {
-                    NodeKind::Builtin(b) => b.explain(&self.ctx, &self.settings, e).await,
+                    NodeKind::Builtin(b) => b.explain(&self.engine.ctx, &self.settings, e).await,
                     NodeKind::Sql(_) => failed(e),
                 });
             }
@@ -355,6 +357,6 @@ impl Job {
 
     /// Run an ad-hoc, read-only query in the job's session.
     pub async fn query(&self, sql: &str) -> Result<DataFrame> {
-        Ok(self.ctx.sql_with_options(sql, read_only()).await?)
+        Ok(self.engine.ctx.sql_with_options(sql, read_only()).await?)
     }
 }

@@ -22,11 +22,17 @@ const SETTINGS_ENV: [&str; 8] = [
 
 /// Run `microconv args...` in `dir`.
 pub fn microconv(dir: &Path, args: &[&str]) -> Output {
+    microconv_env(dir, args, &[])
+}
+
+/// Run `microconv args...` in `dir` with the variables `env` set.
+pub fn microconv_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_microconv"));
     command.args(args).current_dir(dir);
     for var in SETTINGS_ENV {
         command.env_remove(var);
     }
+    command.envs(env.iter().copied());
     command.output().expect("run the microconv binary")
 }
 
