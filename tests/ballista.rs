@@ -27,6 +27,7 @@ fn standalone_publishes_the_local_tables() {
         2,
         &["--engine", "standalone"],
         &[("MICROCONV_LOG", "info")],
+        "",
     );
     assert_eq!(manifest(&standalone)["engine"], "standalone");
     // the manifest's field comes from the settings: the executor's log

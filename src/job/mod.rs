@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::catalog::TableProvider;
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
@@ -82,6 +83,25 @@ pub struct NodeResult {
     pub seconds: f64,
     pub schema: datafusion::arrow::datatypes::Schema,
     pub peak_rss_bytes: Option<u64>,
+}
+
+/// A query that ran out of memory in a hash join's build side: DataFusion's
+/// hash join cannot spill, its sort-merge join can. Says so, and how to
+/// choose it, in front of DataFusion's error.
+fn with_memory_hint(err: DataFusionError) -> DataFusionError {
+    let text = err.to_string();
+    if text.contains("Resources exhausted") && text.contains("HashJoinInput") {
+        DataFusionError::Context(
+            "a hash join of the query needs more memory than the memory limit leaves it \
+             (a hash join cannot spill to disk); with [datafusion] \
+             \"optimizer.prefer_hash_join\" = \"false\" joins sort and merge instead, \
+             which spill (slower, same results)"
+                .into(),
+            Box::new(err),
+        )
+    } else {
+        err
+    }
 }
 
 /// User SQL may only read.
@@ -322,7 +342,7 @@ impl Job {
             Error::DataFusion(source) => Error::QueryFailed {
                 name: node.name.clone(),
                 path: node.path().to_string(),
-                source: Box::new(source),
+                source: Box::new(with_memory_hint(source)),
             },
             other => other,
         };
@@ -358,5 +378,53 @@ impl Job {
     /// Run an ad-hoc, read-only query in the job's session.
     pub async fn query(&self, sql: &str) -> Result<DataFrame> {
         Ok(self.engine.ctx.sql_with_options(sql, read_only()).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two 2M-row sides joined on equal keys under a 16 MiB limit: the hash
+    /// join's build side does not fit and the error says what to set; with
+    /// that setting the join sorts, spills and counts every pair.
+    #[tokio::test]
+    async fn a_hash_join_out_of_memory_names_the_sort_merge_setting() {
+        let sql = "SELECT count(*) AS n FROM generate_series(1, 2000000) a \
+                   JOIN generate_series(1, 2000000) b ON a.value = b.value";
+        let settings = |extra: &str| {
+            let toml = format!(
+                "[engine]\nmemory_limit = \"16MiB\"\n[datafusion]\n\
+                 \"execution.target_partitions\" = \"2\"\n{extra}"
+            );
+            engine::session(&Settings::from_toml(&toml).unwrap()).unwrap()
+        };
+        let ctx = settings("");
+        let err = ctx.sql(sql).await.unwrap().collect().await.unwrap_err();
+        let text = with_memory_hint(err).to_string();
+        assert!(text.contains("HashJoinInput"), "{text}");
+        assert!(
+            text.contains("\"optimizer.prefer_hash_join\" = \"false\""),
+            "{text}"
+        );
+
+        let ctx = settings("\"optimizer.prefer_hash_join\" = \"false\"\n");
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let n = batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>()
+            .unwrap()
+            .value(0);
+        assert_eq!(n, 2_000_000);
+    }
+
+    #[test]
+    fn other_errors_are_left_as_they_are() {
+        let err = DataFusionError::ResourcesExhausted("ExternalSorter".into());
+        assert_eq!(
+            with_memory_hint(err).to_string(),
+            "Resources exhausted: ExternalSorter"
+        );
     }
 }
