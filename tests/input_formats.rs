@@ -167,6 +167,19 @@ fn a_malformed_csv_line_is_an_error_naming_the_file_and_line() {
     assert!(!p.path("out/sessions").exists(), "nothing published");
 }
 
+/// A gzipped CSV named as input is refused by name, not read as a Parquet
+/// file with a corrupt footer.
+#[test]
+fn a_compressed_file_is_an_error_naming_it() {
+    let p = project_with("part-0.csv.gz", "\u{1f}\u{8b} not read", "");
+    let o = p.run(&["run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("part-0.csv.gz"), "{err}");
+    assert!(err.contains("compressed input (.gz) is not read"), "{err}");
+    assert!(!p.path("out/sessions").exists(), "nothing published");
+}
+
 #[test]
 fn a_folder_is_read_for_the_files_of_its_format() {
     // a Parquet file, a CSV of the same rows and a JSON file that is not

@@ -205,6 +205,17 @@ fn wanted(format: Option<InputFormat>, name: &str) -> bool {
     }
 }
 
+/// The compression extension of a named file (`x.csv.gz`), which the
+/// readers would otherwise take for a Parquet file with a corrupt footer.
+fn compressed(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
+    [
+        "gz", "gzip", "bz2", "xz", "zst", "zstd", "zip", "lz4", "snappy",
+    ]
+    .contains(&ext.as_str())
+    .then_some(ext)
+}
+
 impl Walker {
     /// A file named by the user, or a folder to walk.
     fn visit(&mut self, path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -212,6 +223,15 @@ impl Walker {
         if meta.is_dir() {
             self.walk(path, out)
         } else if meta.is_file() {
+            if let Some(ext) = compressed(path) {
+                return Err(Error::InputFile {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "compressed input (.{ext}) is not read: decompress it, or convert it \
+                         to Parquet"
+                    ),
+                });
+            }
             out.push(path.to_path_buf());
             Ok(())
         } else {
