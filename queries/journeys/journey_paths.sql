@@ -26,30 +26,48 @@ labelled AS (
       WHEN k <= ($max_path_length + 1) / 2 THEN channel
       WHEN k > m - $max_path_length / 2 THEN channel
       WHEN k = ($max_path_length + 1) / 2 + 1 THEN '(...)'
-    END AS label
+    END AS label,
+    0 AS is_journey,
+    CAST(NULL AS BOOLEAN) AS converted,
+    CAST(NULL AS DOUBLE) AS first_order_revenue,
+    CAST(NULL AS DOUBLE) AS total_revenue
   FROM entries
 ),
+-- each user's path with their journey's outcome, by one aggregation over
+-- the path entries and the journeys (UNION ALL) rather than a join of two
+-- per-user tables: the aggregation's output needs no sort (a sort-merge
+-- join would sort it, a hash join would hold one side whole), which is
+-- what a tight memory limit needs (see daily_kpis). HAVING keeps the users
+-- in both, as the inner join did (a user's journey is one row).
 user_paths AS (
   SELECT
     user_id,
     string_agg_by(label, ' > ', k) FILTER (WHERE label IS NOT NULL) AS path,
     SUM(CASE WHEN label IS NOT NULL AND label <> '(...)' THEN 1 ELSE 0 END) AS path_length,
-    bool_or(truncated) AS truncated
-  FROM labelled
+    bool_or(truncated) AS truncated,
+    bool_or(converted) AS converted,
+    MAX(first_order_revenue) AS first_order_revenue,
+    MAX(total_revenue) AS total_revenue
+  FROM (
+    SELECT * FROM labelled
+    UNION ALL
+    SELECT user_id, NULL, NULL, NULL, 1, converted, first_order_revenue, total_revenue
+    FROM journeys
+  )
   GROUP BY user_id
+  HAVING COUNT(k) > 0 AND SUM(is_journey) > 0
 ),
 per_path AS (
   SELECT
-    p.path,
-    MAX(p.path_length) AS path_length,
-    bool_or(p.truncated) AS truncated,
+    path,
+    MAX(path_length) AS path_length,
+    bool_or(truncated) AS truncated,
     COUNT(*) AS users,
-    SUM(CASE WHEN j.converted THEN 1 ELSE 0 END) AS converters,
-    SUM(j.first_order_revenue) AS revenue,
-    SUM(j.total_revenue) AS total_revenue
-  FROM user_paths p
-  JOIN journeys j ON p.user_id = j.user_id
-  GROUP BY p.path
+    SUM(CASE WHEN converted THEN 1 ELSE 0 END) AS converters,
+    SUM(first_order_revenue) AS revenue,
+    SUM(total_revenue) AS total_revenue
+  FROM user_paths
+  GROUP BY path
 ),
 ranked AS (
   SELECT *, ROW_NUMBER() OVER (ORDER BY users DESC, path) AS path_rank

@@ -156,6 +156,10 @@ pub fn start(settings: &Settings) -> Result<Engine> {
     }
 }
 
+/// Spill files merged in one pass of a spilled sort under a memory limit
+/// (see `session`).
+const MERGE_FAN_IN: usize = 16;
+
 /// The local session a job runs in (every engine starts from it).
 pub fn session(settings: &Settings) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
@@ -206,6 +210,16 @@ pub fn session(settings: &Settings) -> Result<SessionContext> {
             DiskManagerBuilder::default()
                 .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
         );
+    }
+    if settings.memory_limit.is_some() {
+        // DataFusion merges a spilled sort's runs in as few passes as its
+        // memory allows (fan-in unlimited by default): the first sort to
+        // merge takes most of the pool for its read buffers, and another
+        // sort of the same plan (a sort-merge join sorts both sides at
+        // once) then cannot reserve its first 10 MB and fails. At most
+        // MERGE_FAN_IN runs per pass leaves the pool to be shared, for a
+        // pass more over the spill files of a sort of more runs.
+        runtime = runtime.with_max_spill_merge_fan_in(MERGE_FAN_IN);
     }
     let runtime = runtime.build_arc()?;
     let state = SessionStateBuilder::new()
