@@ -157,8 +157,11 @@ pub fn start(settings: &Settings) -> Result<Engine> {
 }
 
 /// Spill files merged in one pass of a spilled sort under a memory limit
-/// (see `session`).
-const MERGE_FAN_IN: usize = 16;
+/// of `limit` bytes (see `session`).
+fn merge_fan_in(limit: usize) -> usize {
+    const MERGE_BYTES_PER_RUN: usize = 128 << 20;
+    (limit / MERGE_BYTES_PER_RUN).max(16)
+}
 
 /// The local session a job runs in (every engine starts from it).
 pub fn session(settings: &Settings) -> Result<SessionContext> {
@@ -211,15 +214,16 @@ pub fn session(settings: &Settings) -> Result<SessionContext> {
                 .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
         );
     }
-    if settings.memory_limit.is_some() {
+    if let Some(limit) = settings.memory_limit {
         // DataFusion merges a spilled sort's runs in as few passes as its
         // memory allows (fan-in unlimited by default): the first sort to
         // merge takes most of the pool for its read buffers, and another
         // sort of the same plan (a sort-merge join sorts both sides at
-        // once) then cannot reserve its first 10 MB and fails. At most
-        // MERGE_FAN_IN runs per pass leaves the pool to be shared, for a
-        // pass more over the spill files of a sort of more runs.
-        runtime = runtime.with_max_spill_merge_fan_in(MERGE_FAN_IN);
+        // once) then cannot reserve its first 10 MB and fails. A fan-in of
+        // one run per MERGE_BYTES_PER_RUN of the limit (16 at 2 GiB, at
+        // least 16) leaves the pool to be shared, for a pass more over the
+        // spill files of a sort of more runs.
+        runtime = runtime.with_max_spill_merge_fan_in(merge_fan_in(limit));
     }
     let runtime = runtime.build_arc()?;
     let state = SessionStateBuilder::new()
@@ -263,6 +267,13 @@ mod tests {
         assert_eq!(found.into_iter().collect::<Vec<_>>(), ["hash_bucket"]);
         // DataFusion's own functions are not microconv's
         assert!(own_functions_in(&plan("SELECT upper('x')").await).is_empty());
+    }
+
+    #[test]
+    fn merge_fan_in_grows_with_the_memory_limit_from_16() {
+        assert_eq!(merge_fan_in(500 << 20), 16);
+        assert_eq!(merge_fan_in(2 << 30), 16);
+        assert_eq!(merge_fan_in(8 << 30), 64);
     }
 
     #[test]
