@@ -83,10 +83,12 @@ fn simulate(customers: usize, days: u32) -> RecordBatch {
 }
 
 async fn step(ctx: &SessionContext, name: &str, sql: &str) -> Vec<RecordBatch> {
-    peak_rss::stage_start();
+    let stage = peak_rss::Stage::start();
     let started = Instant::now();
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-    let peak = peak_rss::stage_peak().map_or("-".into(), |b| format!("{:.0} MB", b as f64 / 1e6));
+    let peak = stage
+        .peak()
+        .map_or("-".into(), |b| format!("{:.0} MB", b as f64 / 1e6));
     println!(
         "{name:<40} {:>8.2} s   peak RSS {peak}",
         started.elapsed().as_secs_f64()

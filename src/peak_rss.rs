@@ -4,45 +4,67 @@
 //! Two figures: the process-wide peak as the OS keeps it (`VmHWM`, also what
 //! `/usr/bin/time` reports; never reset here), and the peak of each stage of
 //! a run, which a background thread samples (`VmRSS` every
-//! [`SAMPLE_EVERY`]) between [`stage_start`] and [`stage_peak`]. A stage's
+//! [`SAMPLE_EVERY`]) between [`Stage::start`] and [`Stage::peak`]. A stage's
 //! figure can miss a spike shorter than the sampling interval; the
 //! process-wide one misses nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
 /// How often the stage sampler reads the resident set size.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 
-/// The largest resident set size seen since the current stage started.
-static STAGE_PEAK: AtomicU64 = AtomicU64::new(0);
+/// The peaks of the stages running now (tables of a run can run side by
+/// side: each keeps the largest reading taken while it ran).
+static STAGES: Mutex<Vec<Weak<AtomicU64>>> = Mutex::new(Vec::new());
 static SAMPLER: Once = Once::new();
 
-/// Start measuring a stage (and the sampler, on first use).
-pub fn stage_start() {
-    STAGE_PEAK.store(current_bytes().unwrap_or(0), Ordering::Relaxed);
-    SAMPLER.call_once(|| {
-        if current_bytes().is_none() {
-            return; // not Linux: nothing to sample
-        }
-        let spawned = std::thread::Builder::new()
-            .name("microconv-rss".into())
-            .spawn(|| loop {
-                if let Some(now) = current_bytes() {
-                    STAGE_PEAK.fetch_max(now, Ordering::Relaxed);
-                }
-                std::thread::sleep(SAMPLE_EVERY);
-            });
-        // without the thread, stages report what the last reading saw
-        drop(spawned);
-    });
+/// One stage being measured: from [`Stage::start`] to [`Stage::peak`].
+pub struct Stage {
+    peak: Arc<AtomicU64>,
 }
 
-/// The peak resident set size of the stage so far, in bytes.
-pub fn stage_peak() -> Option<u64> {
-    let now = current_bytes()?;
-    Some(STAGE_PEAK.fetch_max(now, Ordering::Relaxed).max(now))
+impl Stage {
+    /// Start measuring a stage (and the sampler, on first use).
+    pub fn start() -> Stage {
+        let peak = Arc::new(AtomicU64::new(current_bytes().unwrap_or(0)));
+        if let Ok(mut stages) = STAGES.lock() {
+            stages.retain(|s| s.strong_count() > 0);
+            stages.push(Arc::downgrade(&peak));
+        }
+        SAMPLER.call_once(|| {
+            if current_bytes().is_none() {
+                return; // not Linux: nothing to sample
+            }
+            let spawned = std::thread::Builder::new()
+                .name("microconv-rss".into())
+                .spawn(|| loop {
+                    if let Some(now) = current_bytes() {
+                        sample(now);
+                    }
+                    std::thread::sleep(SAMPLE_EVERY);
+                });
+            // without the thread, stages report what the last reading saw
+            drop(spawned);
+        });
+        Stage { peak }
+    }
+
+    /// The peak resident set size while the stage ran, so far, in bytes
+    /// (of the whole process: stages running beside it count too).
+    pub fn peak(&self) -> Option<u64> {
+        let now = current_bytes()?;
+        Some(self.peak.fetch_max(now, Ordering::Relaxed).max(now))
+    }
+}
+
+fn sample(now: u64) {
+    if let Ok(stages) = STAGES.lock() {
+        for stage in stages.iter().filter_map(Weak::upgrade) {
+            stage.fetch_max(now, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The peak resident set size of the whole process so far, in bytes.
@@ -68,21 +90,21 @@ mod tests {
         if super::current_bytes().is_none() {
             return; // not Linux
         }
-        super::stage_start();
+        let stage = super::Stage::start();
         let before = super::current_bytes().unwrap();
         {
             let v = vec![1u8; 64 << 20];
             assert!(v.iter().map(|&b| b as u64).sum::<u64>() == 64 << 20);
             // a reading while it is resident (the sampler may not have run)
-            assert!(super::stage_peak().unwrap() >= before + (60 << 20));
+            assert!(stage.peak().unwrap() >= before + (60 << 20));
         }
         // freed: the peaks stay
-        let stage = super::stage_peak().unwrap();
+        let peak = stage.peak().unwrap();
         let process = super::process_peak().unwrap();
-        assert!(stage >= before + (60 << 20), "{before} -> {stage}");
+        assert!(peak >= before + (60 << 20), "{before} -> {peak}");
         // the kernel's counters are per-CPU approximations: VmHWM can lag
         // a VmRSS reading by a few hundred KB
-        assert!(process + (4 << 20) >= stage, "{process} < {stage}");
+        assert!(process + (4 << 20) >= peak, "{process} < {peak}");
         assert!(process >= before + (60 << 20), "{before} -> {process}");
     }
 }

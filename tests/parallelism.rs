@@ -1,6 +1,7 @@
 //! Answers do not depend on the parallelism: the bundled job on the sample,
-//! run with `execution.target_partitions` 1, 3 and 8, publishes the same
-//! tables (the internal ones too), compared as sorted rows.
+//! run with `execution.target_partitions` 1, 3 and 8 (and 1, 2 and 4
+//! tables computed at once), publishes the same tables (the internal ones
+//! too), compared as sorted rows.
 //!
 //! Exact for integers, text, dates and timestamps. Floats within 1e-9
 //! relative: a sum depends on the order its terms meet, and that order
@@ -38,11 +39,14 @@ pub(crate) enum Cell {
 fn published_tables_are_the_same_at_1_3_and_8_partitions() {
     let dir = tempfile::tempdir().unwrap();
     let republish = crate::grain::republishing_queries(&dir.path().join("queries"));
-    let outs: Vec<PathBuf> = [1, 3, 8]
+    // and with 1, 2 (the default) and 4 tables computed at once
+    let outs: Vec<PathBuf> = [(1, "1"), (3, "2"), (8, "4")]
         .iter()
-        .map(|&partitions| {
+        .map(|&(partitions, tables)| {
             let queries = ["--queries", republish.to_str().unwrap()];
-            run_sample(dir.path(), &format!("p{partitions}"), partitions, &queries)
+            let env = [("MICROCONV_PARALLEL_TABLES", tables)];
+            let name = format!("p{partitions}");
+            run_sample_env(dir.path(), &name, partitions, &queries, &env, "").0
         })
         .collect();
     for (out, partitions) in outs[1..].iter().zip([3, 8]) {

@@ -6,6 +6,7 @@
 //! (run id, table, rows, seconds, peak memory), for log collectors.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -117,10 +118,12 @@ impl Observer for Bar {
     }
 }
 
-/// A plain line per finished stage (stderr is not a terminal).
+/// A plain line per finished stage (stderr is not a terminal), numbered
+/// in the order they finish (tables can run side by side).
 #[derive(Default)]
 struct Lines {
     info: Mutex<RunInfo>,
+    done: AtomicUsize,
 }
 
 impl Observer for Lines {
@@ -142,11 +145,11 @@ impl Observer for Lines {
             mb(d.peak_rss_bytes)
         );
     }
-    fn table_done(&self, index: usize, r: &NodeResult, internal: bool) {
+    fn table_done(&self, _index: usize, r: &NodeResult, internal: bool) {
         let tables = self.info.lock().map(|i| i.tables).unwrap_or(0);
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         eprintln!(
-            "[{}/{tables}] {}{}: {} rows in {:.2} s{}",
-            index + 1,
+            "[{done}/{tables}] {}{}: {} rows in {:.2} s{}",
             r.name,
             if internal { " (internal)" } else { "" },
             thousands(r.rows),

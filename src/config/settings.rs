@@ -57,6 +57,9 @@ pub struct Settings {
     /// Where the queries run: here, or on Ballista (`[engine] mode`).
     pub engine: EngineMode,
     pub memory_limit: Option<usize>,
+    /// How many tables of the DAG may run at once (`[engine]
+    /// parallel_tables`), at least 1.
+    pub parallel_tables: usize,
     pub spill_dir: Option<PathBuf>,
     /// `[datafusion]` options as text, set on the context as they are.
     pub datafusion: Vec<(String, String)>,
@@ -249,6 +252,11 @@ impl Settings {
                 Err(m) => Err(Error::setting("memory_limit", m)),
             })
             .transpose()?;
+        let parallel_tables = parallel_tables(
+            env.var("MICROCONV_PARALLEL_TABLES"),
+            config.engine.parallel_tables,
+            memory_limit.is_some() || engine.is_distributed(),
+        )?;
         let spill_dir = env
             .var("MICROCONV_SPILL_DIR")
             .map(PathBuf::from)
@@ -306,12 +314,37 @@ impl Settings {
             output,
             engine,
             memory_limit,
+            parallel_tables,
             spill_dir,
             datafusion: datafusion_options(&config.datafusion),
             params: params::validate(&config.params)?,
             config,
         })
     }
+}
+
+/// `MICROCONV_PARALLEL_TABLES` > `[engine] parallel_tables` > the default:
+/// two tables at once fill the cores a single table leaves idle (planning,
+/// single-stream steps, small files, model fits), except under a memory
+/// limit, whose pool one table should have to itself, and on Ballista,
+/// whose scheduler spreads one table's tasks already.
+fn parallel_tables(env: Option<String>, config: Option<usize>, one: bool) -> Result<usize> {
+    let key = "engine.parallel_tables";
+    let n = match (env, config) {
+        (Some(text), _) => text.trim().parse::<usize>().map_err(|_| {
+            Error::setting(
+                "MICROCONV_PARALLEL_TABLES",
+                format!("`{text}` is not a whole number of tables"),
+            )
+        })?,
+        (None, Some(n)) => n,
+        (None, None) if one => 1,
+        (None, None) => 2,
+    };
+    if n == 0 {
+        return Err(Error::setting(key, "at least one table must run at a time"));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -409,6 +442,25 @@ mod tests {
         let s = settings(&cli, &env, CFG);
         assert_eq!(s.out_dir, PathBuf::from("cli_out"));
         assert_eq!(s.memory_limit, Some(512 << 20));
+    }
+
+    #[test]
+    fn parallel_tables_env_over_config_over_the_default() {
+        assert_eq!(parallel_tables(None, None, false).unwrap(), 2);
+        assert_eq!(parallel_tables(None, None, true).unwrap(), 1);
+        assert_eq!(parallel_tables(None, Some(3), true).unwrap(), 3);
+        assert_eq!(
+            parallel_tables(Some("5".into()), Some(3), false).unwrap(),
+            5
+        );
+        let err = parallel_tables(Some("two".into()), None, false).unwrap_err();
+        assert!(
+            err.to_string().contains("MICROCONV_PARALLEL_TABLES"),
+            "{err}"
+        );
+        let err = parallel_tables(None, Some(0), false).unwrap_err();
+        assert!(err.to_string().contains("engine.parallel_tables"), "{err}");
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

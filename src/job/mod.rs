@@ -6,13 +6,14 @@
 //! 2. [`Job::prepare`]: map and flag the input, fix the as-of date, register
 //!    the reference tables and parameters, and keep `events` and
 //!    `rejected_events` in a [`Store`].
-//! 3. [`Job::run`]: run every node, in order, into the store.
+//! 3. [`Job::run`]: run every node into the store, a node once the tables
+//!    it reads are done, up to `[engine] parallel_tables` at a time.
 //!
 //! Publishing (a staging folder, then one atomic switch) is the `run`
 //! command's business (`nightly`); `validate`, `sql` and the tests use the
 //! same three steps with other stores.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,6 +37,7 @@ use crate::sink::{self, Store};
 
 pub mod nightly;
 pub mod progress;
+mod schedule;
 
 /// Tables that exist before any query runs.
 pub fn source_tables() -> BTreeSet<String> {
@@ -192,7 +194,7 @@ impl Job {
     /// counts by reason at once (see [`input::tee`]), never written whole.
     pub async fn prepare(&self, mapped: DataFrame, store: &dyn Store) -> Result<Prepared> {
         let started = Instant::now();
-        peak_rss::stage_start();
+        let stage = peak_rss::Stage::start();
         let ctx = &self.engine.ctx;
         let input_params = InputParams::new(&self.settings, self.now);
         let flagged = input::flag::flag_rows(
@@ -291,7 +293,7 @@ impl Job {
             event_rows,
             rejected_schema,
             seconds: started.elapsed().as_secs_f64(),
-            peak_rss_bytes: peak_rss::stage_peak(),
+            peak_rss_bytes: stage.peak(),
         })
     }
 
@@ -302,16 +304,35 @@ impl Job {
         Ok(())
     }
 
-    /// Run every node, in order, into `store`.
+    /// Run every node into `store`, up to `[engine] parallel_tables` at a
+    /// time (see [`schedule`]): a node starts once every table it reads is
+    /// done. The results come in run order. The first failure ends the run
+    /// (the tables still running are dropped with their writers).
     pub async fn run(&self, prepared: &Prepared, store: &dyn Store) -> Result<Vec<NodeResult>> {
-        let mut results = Vec::with_capacity(self.nodes.len());
-        for (index, node) in self.nodes.iter().enumerate() {
-            self.observer.table_started(index, &node.name);
+        let nodes = &self.nodes;
+        let position: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
+        // the nodes each node waits for (sources are there from the start)
+        let waits: Vec<Vec<usize>> = nodes
+            .iter()
+            .map(|n| {
+                n.reads
+                    .iter()
+                    .filter_map(|t| position.get(t.as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        schedule::in_dag_order(&waits, self.settings.parallel_tables, |i| async move {
+            let node = &nodes[i];
+            self.observer.table_started(i, &node.name);
             let result = self.run_node(node, &prepared.params, store).await?;
-            self.observer.table_done(index, &result, node.internal());
-            results.push(result);
-        }
-        Ok(results)
+            self.observer.table_done(i, &result, node.internal());
+            Ok(result)
+        })
+        .await
     }
 
     /// The plan of one node's table.
@@ -337,7 +358,7 @@ impl Job {
         store: &dyn Store,
     ) -> Result<NodeResult> {
         let started = Instant::now();
-        peak_rss::stage_start();
+        let stage = peak_rss::Stage::start();
         let failed = |e: Error| match e {
             Error::DataFusion(source) => Error::QueryFailed {
                 name: node.name.clone(),
@@ -371,7 +392,7 @@ impl Job {
             rows,
             seconds: started.elapsed().as_secs_f64(),
             schema,
-            peak_rss_bytes: peak_rss::stage_peak(),
+            peak_rss_bytes: stage.peak(),
         })
     }
 

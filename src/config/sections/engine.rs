@@ -18,6 +18,9 @@ pub struct EngineConfig {
     /// e.g. "4GiB"; DataFusion spills to disk beyond it.
     pub memory_limit: Option<String>,
     pub spill_dir: Option<String>,
+    /// Tables computed at the same time, when the DAG allows (default:
+    /// 2 on the local engine without a memory limit, else 1).
+    pub parallel_tables: Option<usize>,
 }
 
 /// The port a Ballista scheduler listens on unless told otherwise.
