@@ -31,6 +31,58 @@ expanded AS (
   JOIN funnel_definitions f ON f.funnel = g.funnel
   JOIN funnel_step_definitions s ON s.funnel = g.funnel
 ),
+gaps AS (
+  -- the rows of each group by gap: an aggregation with fixed-size states,
+  -- which spills (median() and percentile_cont() keep every value of a
+  -- group in memory and cannot spill: 100M events did not fit in 2 GiB)
+  SELECT
+    funnel,
+    entry_day,
+    breakdown,
+    breakdown_value,
+    step,
+    conversion,
+    gap_seconds,
+    COUNT(*) FILTER (WHERE furthest_step >= step) AS users,
+    COUNT(*) FILTER (WHERE status = 'pending' AND furthest_step = step) AS pending,
+    COUNT(*) FILTER (WHERE status = 'pending' AND furthest_step < step) AS pending_before,
+    COUNT(gap_seconds) AS gaps
+  FROM expanded
+  GROUP BY funnel, entry_day, breakdown, breakdown_value, step, conversion, gap_seconds
+),
+ranked AS (
+  -- each gap value's 0-based ranks among the group's gaps:
+  -- [below, below + gaps)
+  SELECT
+    *,
+    COALESCE(SUM(gaps) OVER (
+      PARTITION BY funnel, entry_day, breakdown, breakdown_value, step, conversion
+      ORDER BY gap_seconds NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ), 0) AS below,
+    SUM(gaps) OVER (
+      PARTITION BY funnel, entry_day, breakdown, breakdown_value, step, conversion
+      ORDER BY gap_seconds NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS total
+  FROM gaps
+),
+positions AS (
+  -- the ranks the median and the 90th percentile read, as DataFusion's
+  -- median() and percentile_cont() take them: the median is the middle
+  -- value, or the mean of the two middle ones; p90 sits at 0.9 (n - 1)
+  -- between the ranks floor and ceil of it, interpolated with a weight
+  -- cut to 6 decimals
+  SELECT
+    *,
+    CASE WHEN total % 2 = 0 THEN total / 2 - 1 ELSE total / 2 END AS median_low,
+    total / 2 AS median_high,
+    CAST(floor(0.9 * CAST(total - 1 AS DOUBLE)) AS BIGINT) AS p90_low,
+    CAST(ceil(0.9 * CAST(total - 1 AS DOUBLE)) AS BIGINT) AS p90_high,
+    trunc((0.9 * CAST(total - 1 AS DOUBLE) - floor(0.9 * CAST(total - 1 AS DOUBLE))) * 1000000.0)
+      / 1000000.0 AS p90_weight
+  FROM ranked
+),
 counts AS (
   SELECT
     funnel,
@@ -39,12 +91,16 @@ counts AS (
     breakdown_value,
     step,
     conversion,
-    COUNT(*) FILTER (WHERE furthest_step >= step) AS users,
-    COUNT(*) FILTER (WHERE status = 'pending' AND furthest_step = step) AS pending,
-    COUNT(*) FILTER (WHERE status = 'pending' AND furthest_step < step) AS pending_before,
-    median(gap_seconds) AS median_seconds_from_previous,
-    percentile_cont(gap_seconds, 0.9) AS p90_seconds_from_previous
-  FROM expanded
+    SUM(users) AS users,
+    SUM(pending) AS pending,
+    SUM(pending_before) AS pending_before,
+    MIN(total) AS total,
+    MIN(p90_weight) AS p90_weight,
+    MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= median_low AND median_low < below + gaps) AS median_low_value,
+    MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= median_high AND median_high < below + gaps) AS median_high_value,
+    MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= p90_low AND p90_low < below + gaps) AS p90_low_value,
+    MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= p90_high AND p90_high < below + gaps) AS p90_high_value
+  FROM positions
   GROUP BY funnel, entry_day, breakdown, breakdown_value, step, conversion
 ),
 linked AS (
@@ -77,6 +133,12 @@ SELECT
   CAST(users AS DOUBLE) / NULLIF(from_first_denominator, 0) AS conversion_from_first,
   proportion_ci_low(users, from_first_denominator) AS conversion_from_first_low,
   proportion_ci_high(users, from_first_denominator) AS conversion_from_first_high,
-  median_seconds_from_previous,
-  p90_seconds_from_previous
+  CASE
+    WHEN total % 2 = 0 THEN (median_low_value + median_high_value) / 2
+    ELSE median_high_value
+  END AS median_seconds_from_previous,
+  CASE
+    WHEN p90_low_value = p90_high_value THEN p90_low_value
+    ELSE p90_low_value + (p90_high_value - p90_low_value) * p90_weight
+  END AS p90_seconds_from_previous
 FROM linked
