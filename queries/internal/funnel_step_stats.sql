@@ -5,16 +5,8 @@
 -- computed once so that the two tables cannot drift apart: each selects its
 -- rows from here. The columns are defined in funnel_steps.
 -- output: internal
-WITH by_period AS (
-  -- every funnel user twice: once for all entry days (entry_day NULL), once
-  -- for their own entry day
-  SELECT funnel, breakdown, breakdown_value, CAST(NULL AS DATE) AS entry_day, furthest_step, status, step_times
-  FROM funnel_segments
-  UNION ALL
-  SELECT funnel, breakdown, breakdown_value, entry_day, furthest_step, status, step_times
-  FROM funnel_segments
-),
-expanded AS (
+WITH expanded AS (
+  -- every funnel user once per step, with the gap from the step before
   SELECT
     g.funnel,
     g.breakdown,
@@ -27,14 +19,15 @@ expanded AS (
     CASE WHEN s.step > 1 AND g.furthest_step >= s.step AND f.mode <> 'any_order'
       THEN seconds_between(g.step_times[s.step - 1], g.step_times[s.step])
     END AS gap_seconds
-  FROM by_period g
+  FROM funnel_segments g
   JOIN funnel_definitions f ON f.funnel = g.funnel
   JOIN funnel_step_definitions s ON s.funnel = g.funnel
 ),
-gaps AS (
-  -- the rows of each group by gap: an aggregation with fixed-size states,
-  -- which spills (median() and percentile_cont() keep every value of a
-  -- group in memory and cannot spill: 100M events did not fit in 2 GiB)
+day_gaps AS (
+  -- the rows of each entry day's group by gap: an aggregation with
+  -- fixed-size states, which spills (median() and percentile_cont() keep
+  -- every value of a group in memory and cannot spill: 100M events did not
+  -- fit in 2 GiB)
   SELECT
     funnel,
     entry_day,
@@ -49,6 +42,25 @@ gaps AS (
     COUNT(gap_seconds) AS gaps
   FROM expanded
   GROUP BY funnel, entry_day, breakdown, breakdown_value, step, conversion, gap_seconds
+),
+gaps AS (
+  -- and of all entry days together (entry_day NULL), summed from the days
+  SELECT * FROM day_gaps
+  UNION ALL
+  SELECT
+    funnel,
+    CAST(NULL AS DATE) AS entry_day,
+    breakdown,
+    breakdown_value,
+    step,
+    conversion,
+    gap_seconds,
+    SUM(users) AS users,
+    SUM(pending) AS pending,
+    SUM(pending_before) AS pending_before,
+    SUM(gaps) AS gaps
+  FROM day_gaps
+  GROUP BY funnel, breakdown, breakdown_value, step, conversion, gap_seconds
 ),
 ranked AS (
   -- each gap value's 0-based ranks among the group's gaps:
