@@ -87,7 +87,7 @@ positions AS (
   -- cut to 6 decimals
   SELECT
     *,
-    CASE WHEN total % 2 = 0 THEN total / 2 - 1 ELSE total / 2 END AS median_low,
+    (total - 1) / 2 AS median_low,
     total / 2 AS median_high,
     CAST(floor(0.9 * CAST(total - 1 AS DOUBLE)) AS BIGINT) AS p90_low,
     CAST(ceil(0.9 * CAST(total - 1 AS DOUBLE)) AS BIGINT) AS p90_high,
@@ -106,7 +106,6 @@ counts AS (
     SUM(users) AS users,
     SUM(pending) AS pending,
     SUM(pending_before) AS pending_before,
-    MIN(total) AS total,
     MIN(p90_weight) AS p90_weight,
     MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= median_low AND median_low < below + gaps) AS median_low_value,
     MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= median_high AND median_high < below + gaps) AS median_high_value,
@@ -145,10 +144,8 @@ SELECT
   CAST(users AS DOUBLE) / NULLIF(from_first_denominator, 0) AS conversion_from_first,
   proportion_ci_low(users, from_first_denominator) AS conversion_from_first_low,
   proportion_ci_high(users, from_first_denominator) AS conversion_from_first_high,
-  CASE
-    WHEN total % 2 = 0 THEN (median_low_value + median_high_value) / 2
-    ELSE median_high_value
-  END AS median_seconds_from_previous,
+  -- (one value when the count is odd: (v + v) / 2 is v exactly)
+  (median_low_value + median_high_value) / 2 AS median_seconds_from_previous,
   CASE
     WHEN p90_low_value = p90_high_value THEN p90_low_value
     ELSE p90_low_value + (p90_high_value - p90_low_value) * p90_weight
