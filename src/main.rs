@@ -5,6 +5,7 @@
 use clap::Parser;
 
 fn main() {
+    microconv::peak_rss::hand_back_freed_memory();
     let cli = microconv::cli::Cli::parse();
     microconv::cli::progress::init_logging(cli.log_format, cli.command.serves());
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -67,6 +67,35 @@ fn sample(now: u64) {
     }
 }
 
+/// Have the allocator give freed memory back to the OS instead of keeping
+/// it for later: call once, first thing in `main`.
+///
+/// glibc's malloc serves a large allocation with its own mapping only up to
+/// a threshold that grows to 32 MiB as the program frees large blocks, and
+/// it keeps what is freed below that in its arenas. A sort or a join frees
+/// and allocates buffers of a few MiB all the time, so the resident set grew
+/// far past what was live: at 10M events under a 256 MiB pool, 753 MB RSS
+/// for about 290 MB live. A fixed threshold of 1 MiB (no growth), and
+/// trimming an arena's top beyond 1 MiB, brought it to 458 MB for the same
+/// wall time (the kernel maps and unmaps more: system time +35%).
+/// The glibc variables `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_`
+/// still win when set. Other allocators and platforms: nothing to do.
+pub fn hand_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        const THRESHOLD: libc::c_int = 1 << 20;
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            // SAFETY: mallopt only sets a malloc parameter; no allocation
+            // is in flight that it could disturb (glibc locks its arenas)
+            unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD) };
+        }
+        if std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_none() {
+            // SAFETY: as above
+            unsafe { libc::mallopt(libc::M_TRIM_THRESHOLD, THRESHOLD) };
+        }
+    }
+}
+
 /// The peak resident set size of the whole process so far, in bytes.
 pub fn process_peak() -> Option<u64> {
     status_kb("VmHWM:").map(|kb| kb * 1024)
