@@ -12,7 +12,9 @@
 -- the last purchase (recent = high), F ranks frequency, M ranks total
 -- revenue. The segment follows the R and F scores (see docs/tables.md).
 WITH d AS (
-  SELECT *, MIN(period) OVER (PARTITION BY user_id) AS first_period
+  -- (a running FIRST_VALUE streams over its sort; MIN() OVER (PARTITION BY
+  -- user_id) would hold all of its input in memory, outside the memory limit)
+  SELECT *, FIRST_VALUE(period) OVER (PARTITION BY user_id ORDER BY period) AS first_period
   FROM clv_purchase_periods
 ),
 c AS (

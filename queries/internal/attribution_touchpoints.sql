@@ -49,17 +49,68 @@ touches AS (
       AND seconds_between(s.session_start, c.conversion_time) <= $attribution_lookback_seconds)
     OR s.session_id = c.session_id
 ),
+-- The per-conversion figures that need all of a conversion's touches
+-- (touches, the nearest touch, the sum of the weights) come from running
+-- windows, latest touch first, and then earliest first: a window over the
+-- whole partition (no ORDER BY) holds all of its input in memory, outside
+-- the memory limit, where these stream over sorts that spill. The second
+-- order ends with touches_from_end ASC (no two touches of a conversion
+-- share a session, so it never decides), which keeps DataFusion from
+-- reading it as the first order reversed and turning it back into such a
+-- window.
+from_latest AS (
+  SELECT
+    *,
+    CAST(ROW_NUMBER() OVER latest_first AS BIGINT) AS touches_from_end,
+    -- the smallest seconds_before: that of the latest touch
+    FIRST_VALUE(seconds_before) OVER latest_first AS nearest_seconds_before
+  FROM touches
+  WINDOW latest_first AS (
+    PARTITION BY conversion_id ORDER BY touch_time DESC NULLS LAST, session_id DESC NULLS LAST
+  )
+),
+weighted AS (
+  SELECT
+    *,
+    -- relative to the nearest touch (weight 1), so the sum never underflows to 0
+    power(0.5, (seconds_before - nearest_seconds_before) / $time_decay_half_life_seconds)
+      AS decay_weight
+  FROM from_latest
+),
+summed AS (
+  SELECT
+    *,
+    SUM(decay_weight) OVER (
+      PARTITION BY conversion_id ORDER BY touch_time DESC NULLS LAST, session_id DESC NULLS LAST
+      ROWS UNBOUNDED PRECEDING
+    ) AS weight_from_end
+  FROM weighted
+),
 numbered AS (
   SELECT
     *,
-    CAST(ROW_NUMBER() OVER (PARTITION BY conversion_id ORDER BY touch_time, session_id) AS BIGINT) AS touch_seq,
-    COUNT(*) OVER (PARTITION BY conversion_id) AS touches,
-    -- relative to the nearest touch (weight 1), so the sum never underflows to 0
-    power(0.5, (seconds_before - MIN(seconds_before) OVER (PARTITION BY conversion_id))
-      / $time_decay_half_life_seconds) AS decay_weight
-  FROM touches
+    CAST(ROW_NUMBER() OVER earliest_first AS BIGINT) AS touch_seq,
+    -- the earliest touch's sum from the end is the sum of all
+    FIRST_VALUE(weight_from_end) OVER earliest_first AS weight_total
+  FROM summed
+  WINDOW earliest_first AS (
+    PARTITION BY conversion_id ORDER BY touch_time, session_id, touches_from_end
+  )
 )
 SELECT
-  *,
-  decay_weight / SUM(decay_weight) OVER (PARTITION BY conversion_id) AS decay_credit
+  conversion_id,
+  conversion,
+  user_id,
+  conversion_time,
+  conversion_number,
+  value,
+  session_id,
+  touch_time,
+  channel,
+  campaign,
+  seconds_before,
+  touch_seq,
+  touch_seq + touches_from_end - 1 AS touches,
+  decay_weight,
+  decay_weight / weight_total AS decay_credit
 FROM numbered

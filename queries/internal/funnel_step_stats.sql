@@ -64,20 +64,31 @@ gaps AS (
 ),
 ranked AS (
   -- each gap value's 0-based ranks among the group's gaps:
-  -- [below, below + gaps)
+  -- [below, below + gaps); total = below + gaps + above. Two running sums,
+  -- each a window that streams over its sort (a sort spills): a sum over
+  -- the whole group (ROWS ... UNBOUNDED FOLLOWING) is computed by a window
+  -- that holds all of its input in memory, uncounted. `above` orders
+  -- DESC NULLS LAST, not the exact reverse of `below`'s order, so that
+  -- DataFusion does not turn it into such a window by reversing it. Rows
+  -- without a gap (gap_seconds NULL, gaps 0) are last in both orders and
+  -- count nothing: their own below/above are meaningless and filtered out
+  -- below (gaps > 0).
   SELECT
     *,
     COALESCE(SUM(gaps) OVER (
       PARTITION BY funnel, entry_day, breakdown, breakdown_value, step, conversion
-      ORDER BY gap_seconds NULLS LAST
+      ORDER BY gap_seconds ASC NULLS LAST
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
     ), 0) AS below,
-    SUM(gaps) OVER (
+    COALESCE(SUM(gaps) OVER (
       PARTITION BY funnel, entry_day, breakdown, breakdown_value, step, conversion
-      ORDER BY gap_seconds NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) AS total
+      ORDER BY gap_seconds DESC NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ), 0) AS above
   FROM gaps
+),
+totalled AS (
+  SELECT *, below + gaps + above AS total FROM ranked
 ),
 positions AS (
   -- the ranks the median and the 90th percentile read, as DataFusion's
@@ -93,7 +104,7 @@ positions AS (
     CAST(ceil(0.9 * CAST(total - 1 AS DOUBLE)) AS BIGINT) AS p90_high,
     trunc((0.9 * CAST(total - 1 AS DOUBLE) - floor(0.9 * CAST(total - 1 AS DOUBLE))) * 1000000.0)
       / 1000000.0 AS p90_weight
-  FROM ranked
+  FROM totalled
 ),
 counts AS (
   SELECT
@@ -106,7 +117,7 @@ counts AS (
     SUM(users) AS users,
     SUM(pending) AS pending,
     SUM(pending_before) AS pending_before,
-    MIN(p90_weight) AS p90_weight,
+    MIN(p90_weight) FILTER (WHERE gaps > 0) AS p90_weight,
     MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= median_low AND median_low < below + gaps) AS median_low_value,
     MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= median_high AND median_high < below + gaps) AS median_high_value,
     MIN(gap_seconds) FILTER (WHERE gaps > 0 AND below <= p90_low AND p90_low < below + gaps) AS p90_low_value,

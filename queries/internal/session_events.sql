@@ -108,15 +108,31 @@ sourced AS (
 -- one user stays as it is, an id shared by users becomes
 -- `<user_id>#<id>` for each of them. The bucket stays the source id's, so
 -- each session still lies wholly in one bucket.
+-- The id's lowest and highest user come from running windows that stream
+-- over their sorts (which spill): MIN() and MAX() OVER (PARTITION BY
+-- session_bucket, session_id) would be windows over whole partitions,
+-- which hold all of their input (every event with a source session id) in
+-- memory, outside the memory limit. Each order ends with event_id, so that
+-- neither is the other reversed (DataFusion would then compute one as a
+-- window over whole partitions again).
 owned AS (
   SELECT
-    * EXCEPT (session_id),
+    * EXCEPT (session_id, lowest_user, highest_user),
     CASE
-      WHEN MIN(user_id) OVER o = MAX(user_id) OVER o THEN session_id
+      WHEN lowest_user = highest_user THEN session_id
       ELSE user_id || '#' || session_id
     END AS session_id
-  FROM sourced
-  WINDOW o AS (PARTITION BY session_bucket, session_id)
+  FROM (
+    SELECT
+      *,
+      FIRST_VALUE(user_id) OVER (
+        PARTITION BY session_bucket, session_id ORDER BY user_id, event_id
+      ) AS lowest_user,
+      FIRST_VALUE(user_id) OVER (
+        PARTITION BY session_bucket, session_id ORDER BY user_id DESC, event_id
+      ) AS highest_user
+    FROM sourced
+  )
 ),
 in_session AS (
   SELECT

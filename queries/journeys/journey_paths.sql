@@ -7,14 +7,22 @@
 -- $max_paths paths with the most users get a row each (ties by path); the
 -- rest are summed into one '(other)' row, so the rows always add up to all
 -- users, converters and revenue.
-WITH entries AS (
+WITH numbered AS (
+  -- k from the start and from the end; m = k + k_from_end - 1 entries. Two
+  -- running windows, each streaming over a sort that spills: COUNT(*) OVER
+  -- (PARTITION BY user_id) would be a window over whole partitions, which
+  -- holds all of its input in memory, outside the memory limit
   SELECT
     user_id,
     channel,
     ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY touch_seq) AS k,
-    COUNT(*) OVER (PARTITION BY user_id) AS m
+    ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY touch_seq DESC) AS k_from_end
   FROM journey_touchpoints
   WHERE new_channel
+),
+entries AS (
+  SELECT user_id, channel, k, CAST(k AS BIGINT) + CAST(k_from_end AS BIGINT) - 1 AS m
+  FROM numbered
 ),
 labelled AS (
   SELECT

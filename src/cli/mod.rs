@@ -126,7 +126,7 @@ pub struct CommonArgs {
     /// Analysis date (UTC); events after the end of this day are excluded [default: date of the latest event]
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<String>,
-    /// Memory limit for query execution, e.g. 4GiB; beyond it DataFusion spills [env: MICROCONV_MEMORY_LIMIT]
+    /// Memory limit of the run, e.g. 4GiB: 7/8 of it is DataFusion's pool, beyond which it spills [env: MICROCONV_MEMORY_LIMIT]
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
     /// Where queries run, replaces [engine] mode: local, standalone (Ballista in this process) or df://host:port (a Ballista scheduler) [env: MICROCONV_ENGINE]

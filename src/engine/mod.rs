@@ -24,6 +24,8 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::physical_plan::windows::WindowAggExec;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::config::sections::engine::EngineMode;
@@ -162,6 +164,37 @@ fn merge_fan_in(limit: usize) -> usize {
     const MERGE_BYTES_PER_RUN: usize = 128 << 20;
     (limit / MERGE_BYTES_PER_RUN).max(16)
 }
+
+/// How many windows of a physical plan hold all of their input in memory:
+/// DataFusion computes a window over whole partitions (an `OVER` without
+/// `ORDER BY`, or a frame that ends `UNBOUNDED FOLLOWING`) in a
+/// `WindowAggExec`, which reads its whole input before it returns a row and
+/// counts none of it against the memory limit. A running window (the
+/// frame ends at the current row or before) streams over its sort
+/// instead, and a sort spills. A table whose plan has one gets a warning
+/// that says so, unless it is one of [`SMALL_WHOLE_INPUT_WINDOWS`] (a test
+/// runs the bundled job and checks that nothing else warns).
+pub fn whole_input_windows(plan: &Arc<dyn ExecutionPlan>) -> usize {
+    let here = usize::from(plan.is::<WindowAggExec>());
+    here + plan
+        .children()
+        .into_iter()
+        .map(whole_input_windows)
+        .sum::<usize>()
+}
+
+/// The bundled tables whose queries have windows over whole partitions,
+/// with why their input stays small. Any other table's would be a defect:
+/// it holds a large input in memory, uncounted.
+pub const SMALL_WHOLE_INPUT_WINDOWS: [(&str, &str); 7] = [
+    ("path_edges", "shares of each node's transitions: one row per pair of nodes"),
+    ("friction_points", "counts of the tests of each funnel: one row per funnel step"),
+    ("experiments", "Benjamini-Hochberg q-values over an experiment's tests: one row per variant and metric"),
+    ("micro_conversion_lift", "Benjamini-Hochberg q-values over the micro conversions: one row each"),
+    ("micro_conversion_lift_by_segment", "Benjamini-Hochberg q-values: one row per micro conversion and segment"),
+    ("clv_rfm", "percent ranks over customers (buyers): one row per customer, after an aggregation"),
+    ("clv_predictions", "a percent rank over customers (buyers): one row per customer"),
+];
 
 /// DataFusion's memory pool under a memory limit of `limit` bytes: the
 /// limit is the process's, and an eighth of it is kept for the memory the

@@ -118,6 +118,19 @@ impl Store for ParquetStore {
             .query_planner()
             .create_physical_plan(&optimized, &state)
             .await?;
+        let windows = crate::engine::whole_input_windows(&plan);
+        let small = crate::engine::SMALL_WHOLE_INPUT_WINDOWS
+            .iter()
+            .any(|(table, _)| *table == name);
+        if windows > 0 && !small {
+            tracing::warn!(
+                table = name,
+                "`{name}`: {windows} window(s) over whole partitions (OVER without ORDER BY, \
+                 or a frame to UNBOUNDED FOLLOWING) hold all of their input in memory, \
+                 outside the memory limit; a running window (frame ending at the current \
+                 row) or an aggregation streams"
+            );
+        }
 
         // every output partition of the plan streams into its own file, in
         // parallel (one task each). A partition keeps its first rows in

@@ -15,7 +15,8 @@ pub struct EngineConfig {
     pub mode: Option<String>,
     /// The scheduler of a `cluster`: `df://host:port`.
     pub url: Option<String>,
-    /// e.g. "4GiB"; DataFusion spills to disk beyond it.
+    /// e.g. "4GiB": the run's budget; DataFusion's pool gets 7/8 of it
+    /// and spills to disk beyond that.
     pub memory_limit: Option<String>,
     pub spill_dir: Option<String>,
     /// Tables computed at the same time, when the DAG allows (default:
