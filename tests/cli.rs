@@ -378,6 +378,42 @@ fn repo_config_runs_on_the_bundled_sample() {
     assert_eq!(table_rows(&m, "rejected_events"), Some(0));
     // no duplicate and no NULL key of any bundled query's table
     crate::grain::assert_keys_hold(out.path());
+    // no bundled query holds a large input in a window over whole
+    // partitions (engine::SMALL_WHOLE_INPUT_WINDOWS lists the small ones)
+    assert!(
+        !stderr(&o).contains("over whole partitions"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_user_query_with_a_window_over_whole_partitions_is_warned_about() {
+    let p = Project::new();
+    std::fs::write(
+        p.path("my_queries/session_shares.sql"),
+        "-- grain: one row per session\n\
+         SELECT session_id, CAST(pageviews AS DOUBLE) / SUM(pageviews) OVER (PARTITION BY user_id) AS share\n\
+         FROM sessions\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("my_queries/session_ranks.sql"),
+        "-- grain: one row per session\n\
+         SELECT session_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY session_start) AS n\n\
+         FROM sessions\n",
+    )
+    .unwrap();
+    let o = p.run(&["run", "--queries", "my_queries"]);
+    assert_ok(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains("`session_shares`: 1 window(s) over whole partitions"),
+        "{err}"
+    );
+    // a running window streams: no warning; the bundled tables: none either
+    assert_eq!(err.matches("over whole partitions").count(), 1, "{err}");
+    assert_eq!(table_rows(&p.manifest(), "session_shares"), Some(5));
 }
 
 #[test]

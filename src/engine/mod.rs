@@ -187,13 +187,34 @@ pub fn whole_input_windows(plan: &Arc<dyn ExecutionPlan>) -> usize {
 /// with why their input stays small. Any other table's would be a defect:
 /// it holds a large input in memory, uncounted.
 pub const SMALL_WHOLE_INPUT_WINDOWS: [(&str, &str); 7] = [
-    ("path_edges", "shares of each node's transitions: one row per pair of nodes"),
-    ("friction_points", "counts of the tests of each funnel: one row per funnel step"),
-    ("experiments", "Benjamini-Hochberg q-values over an experiment's tests: one row per variant and metric"),
-    ("micro_conversion_lift", "Benjamini-Hochberg q-values over the micro conversions: one row each"),
-    ("micro_conversion_lift_by_segment", "Benjamini-Hochberg q-values: one row per micro conversion and segment"),
-    ("clv_rfm", "percent ranks over customers (buyers): one row per customer, after an aggregation"),
-    ("clv_predictions", "a percent rank over customers (buyers): one row per customer"),
+    (
+        "path_edges",
+        "shares of each node's transitions: one row per pair of nodes",
+    ),
+    (
+        "friction_points",
+        "counts of the tests of each funnel: one row per funnel step",
+    ),
+    (
+        "experiments",
+        "Benjamini-Hochberg q-values over an experiment's tests: one row per variant and metric",
+    ),
+    (
+        "micro_conversion_lift",
+        "Benjamini-Hochberg q-values over the micro conversions: one row each",
+    ),
+    (
+        "micro_conversion_lift_by_segment",
+        "Benjamini-Hochberg q-values: one row per micro conversion and segment",
+    ),
+    (
+        "clv_rfm",
+        "percent ranks over customers (buyers): one row per customer, after an aggregation",
+    ),
+    (
+        "clv_predictions",
+        "a percent rank over customers (buyers): one row per customer",
+    ),
 ];
 
 /// DataFusion's memory pool under a memory limit of `limit` bytes: the
@@ -311,6 +332,40 @@ mod tests {
         assert_eq!(found.into_iter().collect::<Vec<_>>(), ["hash_bucket"]);
         // DataFusion's own functions are not microconv's
         assert!(own_functions_in(&plan("SELECT upper('x')").await).is_empty());
+    }
+
+    #[tokio::test]
+    async fn windows_over_whole_partitions_are_found_and_running_ones_are_not() {
+        let ctx = session(&Settings::from_toml("").unwrap()).unwrap();
+        let count = |sql: String| {
+            let ctx = ctx.clone();
+            async move {
+                let plan = ctx
+                    .sql(&sql)
+                    .await
+                    .unwrap()
+                    .create_physical_plan()
+                    .await
+                    .unwrap();
+                whole_input_windows(&plan)
+            }
+        };
+        let t = "(SELECT value % 7 AS k, value AS v FROM generate_series(1, 100) t(value))";
+        // no ORDER BY: the whole partition
+        let sql = format!("SELECT COUNT(*) OVER (PARTITION BY k) FROM {t}");
+        assert_eq!(count(sql).await, 1);
+        // a frame to UNBOUNDED FOLLOWING, and one in a subquery beside a running one
+        let sql = format!(
+            "SELECT SUM(v) OVER (PARTITION BY k ORDER BY v ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING), \
+             (SELECT MAX(n) FROM (SELECT MIN(v) OVER (PARTITION BY k) AS n FROM {t})) FROM {t}"
+        );
+        assert_eq!(count(sql).await, 2);
+        // running windows stream
+        let sql = format!(
+            "SELECT ROW_NUMBER() OVER (PARTITION BY k ORDER BY v), \
+             SUM(v) OVER (PARTITION BY k ORDER BY v ROWS UNBOUNDED PRECEDING) FROM {t}"
+        );
+        assert_eq!(count(sql).await, 0);
     }
 
     #[test]
