@@ -15,18 +15,25 @@ WITH win AS (
   SELECT d.*, d.window_days * 86400 AS window_seconds
   FROM audience_definitions d
 ),
+-- conversions first in the joins with the audiences' few conversions: a
+-- sort-merge join (what a tight memory limit needs) holds the rows of its
+-- second side that share a key, which cannot spill; with conversions
+-- second, that was every conversion of a kind (1.9 GB at 100M events)
+audience_windows AS (
+  SELECT w.audience, w.window_seconds, w.exclude_converted, ac.role, ac.conversion
+  FROM win w
+  JOIN audience_conversions ac ON ac.audience = w.audience
+),
 micro_hits AS (
   SELECT w.audience, c.user_id, c.conversion, c.conversion_time
-  FROM win w
-  JOIN audience_conversions ac ON ac.audience = w.audience AND ac.role = 'micro'
-  JOIN conversions c ON c.conversion = ac.conversion
+  FROM conversions c
+  JOIN audience_windows w ON w.conversion = c.conversion AND w.role = 'micro'
   WHERE seconds_between(c.conversion_time, $as_of_end) <= w.window_seconds
 ),
 macro_users AS (
   SELECT DISTINCT w.audience, c.user_id
-  FROM win w
-  JOIN audience_conversions ac ON ac.audience = w.audience AND ac.role = 'macro'
-  JOIN conversions c ON c.conversion = ac.conversion
+  FROM conversions c
+  JOIN audience_windows w ON w.conversion = c.conversion AND w.role = 'macro'
   WHERE w.exclude_converted = 'ever' OR seconds_between(c.conversion_time, $as_of_end) <= w.window_seconds
 ),
 weights AS (
