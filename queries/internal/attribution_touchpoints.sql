@@ -53,11 +53,9 @@ touches AS (
 -- (touches, the nearest touch, the sum of the weights) come from running
 -- windows, latest touch first, and then earliest first: a window over the
 -- whole partition (no ORDER BY) holds all of its input in memory, outside
--- the memory limit, where these stream over sorts that spill. The second
--- order ends with touches_from_end ASC (no two touches of a conversion
--- share a session, so it never decides), which keeps DataFusion from
--- reading it as the first order reversed and turning it back into such a
--- window.
+-- the memory limit, where these stream over sorts that spill. (Each of the
+-- two orders has a ROW_NUMBER, which DataFusion cannot compute in reverse:
+-- it sorts again rather than reading one order as the other reversed.)
 from_latest AS (
   SELECT
     *,
@@ -94,7 +92,7 @@ numbered AS (
     FIRST_VALUE(weight_from_end) OVER earliest_first AS weight_total
   FROM summed
   WINDOW earliest_first AS (
-    PARTITION BY conversion_id ORDER BY touch_time, session_id, touches_from_end
+    PARTITION BY conversion_id ORDER BY touch_time, session_id
   )
 )
 SELECT
